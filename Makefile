@@ -1,0 +1,47 @@
+# Two commands do all the setup: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export FLASK_APP := surveyapp
+
+.PHONY: run test test-postgres lint db serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## run: set up everything and serve on http://127.0.0.1:5000
+run: db
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## db: upgrade the database and load Table 1 when the registry is empty
+db: $(VENV)/.installed
+	$(BIN)/flask db upgrade
+	$(BIN)/flask registry import-table1 --if-empty
+
+## test: lint and run the whole suite (SQLite)
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+## test-postgres: run the whole suite against PostgreSQL at $(PG_TEST_URL)
+test-postgres: $(VENV)/.installed-dev
+	SURVEYAPP_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+## serve: production-style serving with gunicorn (needs SECRET_KEY)
+serve: db
+	SURVEYAPP_CONFIG=production $(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) 'surveyapp:create_app()'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""Application settings: one class per environment, every value overridable from the environment.
+
+``create_app`` takes one of these classes (or a name: "development", "testing",
+"production"); ``SURVEYAPP_CONFIG`` picks it for ``flask`` commands and gunicorn.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("SURVEYAPP_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'surveyapp.sqlite'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    REGISTRY_PAGE_SIZE = _env_int("REGISTRY_PAGE_SIZE", 50)
+    API_MAX_PER_PAGE = 500
+    IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
+    IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
+    DUPLICATE_NAME_THRESHOLD = _env_int("DUPLICATE_NAME_THRESHOLD", 88)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    WTF_CSRF_TIME_LIMIT = _env_int("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    """``make run`` on a workstation: the SQLite file under instance/."""
+
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+
+
+class TestingConfig(Config):
+    """The test suite: SQLite in a temporary file unless SURVEYAPP_TEST_DATABASE_URL is set."""
+
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - fixed on purpose for tests
+    SQLALCHEMY_DATABASE_URI = os.environ.get("SURVEYAPP_TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+
+
+class ProductionConfig(Config):
+    """Served by gunicorn; refuses to start without a real SECRET_KEY."""
+
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise when a setting that must be chosen by the operator was left at its default."""
+        key = cls.SECRET_KEY
+        if len(key) < 32:
+            raise RuntimeError(
+                "ProductionConfig needs SECRET_KEY set in the environment to a random value "
+                "of at least 32 characters, e.g. python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'"
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,89 @@
+"""surveyapp: completes the European registry of ATMP facilities (RESTORE D1.4 Table 1).
+
+``create_app`` builds the Flask application: settings from :mod:`config`, extensions bound
+once, one blueprint per area.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask, render_template
+
+import config as settings
+from surveyapp.database import configure_sqlite, render_migration_item
+from surveyapp.extensions import csrf, db, migrate
+from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def create_app(config: str | type[settings.Config] | None = None) -> Flask:
+    """Build the application for a config class or name (default: $SURVEYAPP_CONFIG)."""
+    if config is None or isinstance(config, str):
+        name = config or os.environ.get("SURVEYAPP_CONFIG", "development")
+        try:
+            config = settings.CONFIGS[name]
+        except KeyError:
+            raise RuntimeError(
+                f"unknown configuration {name!r}; use one of {sorted(settings.CONFIGS)}"
+            ) from None
+    if hasattr(config, "check"):
+        config.check()
+
+    app = Flask(
+        __name__,
+        instance_path=str(settings.INSTANCE_DIR),
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+    )
+    app.config.from_object(config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        "json_serializer": _json_dumps,
+    }
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(MIGRATIONS_DIR),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    _register_blueprints(app)
+    _register_errors(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from surveyapp.api.views import blueprint as api
+    from surveyapp.registry.cli import registry_cli
+    from surveyapp.registry.views import blueprint as registry
+
+    app.register_blueprint(registry)
+    app.register_blueprint(api, url_prefix="/api/v1")
+    app.cli.add_command(registry_cli)
+
+
+def _register_errors(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from surveyapp.api.views import is_api_request, problem
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if is_api_request():
+            return problem(error.code or 500, error.description or error.name)
+        return render_template("error.html", error=error), error.code

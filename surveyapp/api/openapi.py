@@ -1,0 +1,228 @@
+"""The OpenAPI 3.1 document for /api/v1, built from the same definitions the API uses.
+
+Field names and descriptions come from the questionnaire definition and enumerations from
+the vocabulary module, so the document cannot drift from what the API returns; a test
+validates real responses against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from surveyapp.questionnaire.definition import table1
+from surveyapp.vocabulary import (
+    Answer,
+    AtmpType,
+    DiseaseArea,
+    EntryStatus,
+    PatientsQualifier,
+    Vocabulary,
+)
+
+
+def _enum(vocabulary: type[Vocabulary], nullable: bool = False) -> dict[str, Any]:
+    values: list[Any] = [m.value for m in vocabulary]
+    if nullable:
+        return {"type": ["string", "null"], "enum": [*values, None]}
+    return {"type": "string", "enum": values}
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+def entry_schema() -> dict[str, Any]:
+    """JSON Schema of one entry as the API returns it."""
+    properties: dict[str, Any] = {
+        "id": {"type": "integer"},
+        "institution_id": {"type": "integer"},
+        "source_row": _nullable("integer", description="Row of RESTORE D1.4 Table 1"),
+        "status": _enum(EntryStatus),
+    }
+    for field in table1().fields:
+        description = f"{field.label}: the text Table 1 printed, until a change replaces it"
+        if field.personal:
+            description = f"{field.label}: null unless the contact consented to publication"
+        properties[field.key] = _nullable("string", description=description)
+    properties |= {
+        "country_code": _nullable("string", pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2"),
+        "atmp_types": {"type": "array", "items": _enum(AtmpType)},
+        "atmp_other": _nullable("string", description="Other activities, in words"),
+        "patients_estimate": _nullable("integer", minimum=0),
+        "patients_qualifier": _enum(PatientsQualifier, nullable=True),
+        "diseases_targeted_terms": {"type": "array", "items": {"type": "string"}},
+        "diseases_pipeline_terms": {"type": "array", "items": {"type": "string"}},
+        "disease_areas": {"type": "array", "items": _enum(DiseaseArea)},
+        "contract_research_value": _enum(Answer, nullable=True),
+        "routine_application_value": _enum(Answer, nullable=True),
+        "retired_reason": _nullable("string"),
+        "last_changed": {"type": "string", "format": "date-time"},
+        "last_confirmed": _nullable("string", format="date-time"),
+        "needs_curation": {"type": "boolean"},
+    }
+    required = [k for k in properties if k != "needs_curation"]
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+def _counts(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "additionalProperties": {"type": "integer", "minimum": 0},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    page_params = [
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+        },
+    ]
+    filter_params = [
+        {
+            "name": "country",
+            "in": "query",
+            "description": "ISO 3166-1 alpha-2 code",
+            "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        },
+        {"name": "atmp_type", "in": "query", "schema": _enum(AtmpType)},
+        {
+            "name": "q",
+            "in": "query",
+            "description": "Words to find in any public field",
+            "schema": {"type": "string", "maxLength": 200},
+        },
+    ]
+    problem = {
+        "description": "A problem document",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "surveyapp ATMP facility registry",
+            "version": "1",
+            "description": "Read-only access to the registry of ATMP facilities that "
+            "RESTORE D1.4 Table 1 started. Personal data is omitted unless "
+            "consent to publish it was recorded.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/entries": {
+                "get": {
+                    "summary": "List entries",
+                    "operationId": "listEntries",
+                    "parameters": filter_params + page_params,
+                    "responses": {
+                        "200": {
+                            "description": "A page of entries",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/EntryPage"}
+                                }
+                            },
+                        },
+                        "400": problem,
+                    },
+                }
+            },
+            "/entries/{entry_id}": {
+                "get": {
+                    "summary": "One entry",
+                    "operationId": "getEntry",
+                    "parameters": [
+                        {
+                            "name": "entry_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 0},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The entry",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Entry"}
+                                }
+                            },
+                        },
+                        "404": problem,
+                    },
+                }
+            },
+            "/stats": {
+                "get": {
+                    "summary": "Registry statistics",
+                    "operationId": "getStats",
+                    "responses": {
+                        "200": {
+                            "description": "Counts",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Stats"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Entry": entry_schema(),
+                "EntryPage": {
+                    "type": "object",
+                    "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+                        "total": {"type": "integer", "minimum": 0},
+                        "page": {"type": "integer", "minimum": 1},
+                        "per_page": {"type": "integer", "minimum": 1, "maximum": 500},
+                        "pages": {"type": "integer", "minimum": 1},
+                    },
+                    "required": ["items", "total", "page", "per_page", "pages"],
+                    "additionalProperties": False,
+                },
+                "Stats": {
+                    "type": "object",
+                    "properties": {
+                        "entries": {"type": "integer", "minimum": 0},
+                        "entries_by_country": _counts("Active entries per ISO country code"),
+                        "entries_by_atmp_type": _counts("Active entries per ATMP type"),
+                        "entries_by_contract_research": _counts("Per contract research answer"),
+                        "entries_by_routine_application": _counts("Per routine application answer"),
+                        "patients_treated_by_country": _counts("Sum of patients per country code"),
+                    },
+                    "required": [
+                        "entries",
+                        "entries_by_country",
+                        "entries_by_atmp_type",
+                        "entries_by_contract_research",
+                        "entries_by_routine_application",
+                        "patients_treated_by_country",
+                    ],
+                    "additionalProperties": False,
+                },
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "detail": {"type": "string"},
+                    },
+                    "required": ["status", "title", "detail"],
+                },
+            }
+        },
+    }

@@ -1,0 +1,112 @@
+"""``/api/v1``: entries, one entry, statistics and the OpenAPI document.
+
+Parameters are checked and a bad one gets a 400 problem document naming it. Personal data
+is left out unless the entry's contact consented to publication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from surveyapp.api.openapi import openapi_document
+from surveyapp.registry import export, service
+from surveyapp.registry.statistics import registry_statistics
+from surveyapp.vocabulary import AtmpType, is_country_code
+
+blueprint = Blueprint("api", __name__)
+
+
+class BadParameter(Exception):
+    """A query parameter has a value the API cannot use."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def is_api_request() -> bool:
+    """True for requests to the API, whose errors are JSON rather than pages."""
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def problem(status: int, detail: str) -> tuple[Response, int]:
+    """An RFC 9457 problem document."""
+    body = jsonify({"status": status, "title": _TITLES.get(status, "Error"), "detail": detail})
+    body.mimetype = "application/problem+json"
+    return body, status
+
+
+_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Too Large",
+    500: "Internal Server Error",
+}
+
+
+@blueprint.errorhandler(BadParameter)
+def _bad_parameter(error: BadParameter) -> tuple[Response, int]:
+    return problem(400, str(error))
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(name, f"must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _filters() -> service.EntryFilters:
+    country = request.args.get("country", "").strip()
+    if country and not is_country_code(country):
+        raise BadParameter("country", "must be an ISO 3166-1 alpha-2 code such as DE")
+    atmp_type = request.args.get("atmp_type", "").strip()
+    if atmp_type and atmp_type not in {t.value for t in AtmpType}:
+        raise BadParameter("atmp_type", f"must be one of {', '.join(t.value for t in AtmpType)}")
+    q = request.args.get("q", "").strip()
+    if len(q) > 200:
+        raise BadParameter("q", "must be at most 200 characters")
+    return service.EntryFilters(q=q, country=country, atmp_type=atmp_type)
+
+
+@blueprint.get("/entries")
+def entries() -> Any:
+    """A page of entries, filtered by country, ATMP type and free text."""
+    filters = _filters()
+    page_number = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
+    page = service.search_entries(filters, page=page_number, per_page=per_page)
+    return jsonify(
+        items=[export.entry_record(e, include_personal=False) for e in page.items],
+        total=page.total,
+        page=page.page,
+        per_page=page.per_page,
+        pages=page.pages,
+    )
+
+
+@blueprint.get("/entries/<int:entry_id>")
+def entry(entry_id: int) -> Any:
+    """One entry by id."""
+    try:
+        found = service.get_entry(entry_id)
+    except service.EntryNotFound as exc:
+        return problem(404, str(exc))
+    return jsonify(export.entry_record(found, include_personal=False))
+
+
+@blueprint.get("/stats")
+def stats() -> Any:
+    """Counts by country, ATMP type and answers; patients treated by country."""
+    return jsonify(registry_statistics())
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Any:
+    """The OpenAPI 3.1 document describing this API."""
+    return jsonify(openapi_document())

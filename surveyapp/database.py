@@ -1,0 +1,102 @@
+"""Database foundations shared by every area: the declarative base, column types, engines.
+
+SQLite is the embedded default and PostgreSQL the scale-out; both run the same models and
+migrations. This module holds what makes SQLite safe for a web application with several
+writers (WAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy.orm import DeclarativeBase, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC: the only kind of time the models store."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always comes back timezone-aware, SQLite included."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use surveyapp.database.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base: constraint names follow one convention, so migrations can name them."""
+
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()},
+    )
+
+
+def enum_column(vocabulary: type[enum.Enum], name: str) -> Enum:
+    """A string column restricted by a check constraint to a vocabulary's values."""
+    return Enum(
+        vocabulary,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(m.value) for m in vocabulary) + 8,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Make an SQLite engine fit for concurrent web requests.
+
+    WAL lets readers run beside a writer; foreign keys are off by default in SQLite; the
+    busy timeout makes a writer wait for the lock instead of failing. Transactions start with
+    ``BEGIN IMMEDIATE``: a deferred transaction that later writes cannot wait for the lock
+    and fails with "database is locked" whatever the timeout. The driver's own transaction
+    handling is switched off so SQLAlchemy emits BEGIN itself (the SQLAlchemy-documented
+    recipe for pysqlite).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Alembic hook: write UTCDateTime into migrations as the plain type it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

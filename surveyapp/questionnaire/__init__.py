@@ -1,0 +1,1 @@
+"""The questionnaire: declarative definitions in ``forms/`` and, later, the respondent's form."""

@@ -1,0 +1,1 @@
+"""The master registry of ATMP facilities: institutions, their entries, curation flags."""

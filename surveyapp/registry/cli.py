@@ -1,0 +1,137 @@
+"""``flask registry ...``: load Table 1, import and export registry files from the shell."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from surveyapp.extensions import db
+from surveyapp.history.service import audit
+from surveyapp.registry import export, importer
+from surveyapp.registry.models import Entry
+from surveyapp.registry.service import EntryFilters
+
+registry_cli = AppGroup("registry", help="Load, import and export the master registry.")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _report(report: importer.ImportReport, verbose: bool) -> None:
+    click.echo(report.summary())
+    if verbose:
+        for line in report.flags:
+            click.echo(f"  needs curation: {line}")
+
+
+def _run_import(action, verbose: bool) -> None:
+    try:
+        report = action()
+    except importer.ImportFileError as exc:
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    db.session.commit()
+    _report(report, verbose)
+
+
+@registry_cli.command("import-table1")
+@click.argument(
+    "path", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("-v", "--verbose", is_flag=True, help="List every value flagged for curation.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry has any entry.")
+def import_table1_command(path: Path | None, verbose: bool, if_empty: bool) -> None:
+    """Load RESTORE D1.4 Table 1 (the copy shipped in the package unless PATH is given).
+
+    Safe to run again: rows already loaded are left alone.
+    """
+    if if_empty and db.session.scalar(select(Entry.id).limit(1)) is not None:
+        click.echo("The registry already has entries; Table 1 not loaded (--if-empty).")
+        return
+    _run_import(
+        lambda: importer.import_table1(
+            path or importer.TABLE1_CSV,
+            actor=_actor(),
+            name_threshold=current_app.config["DUPLICATE_NAME_THRESHOLD"],
+        ),
+        verbose,
+    )
+
+
+@registry_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="List every value flagged for curation.")
+def import_command(path: Path, verbose: bool) -> None:
+    """Import a CSV or XLSX file with the seed CSV's columns.
+
+    Rows with an entry_id update that entry; rows without one are added and checked for
+    duplicates. A malformed file is rejected whole, with each problem's row and column.
+    """
+    config = current_app.config
+    _run_import(
+        lambda: importer.import_file(
+            path,
+            actor=_actor(),
+            max_rows=config["IMPORT_MAX_ROWS"],
+            max_cell=config["IMPORT_MAX_CELL_LENGTH"],
+            name_threshold=config["DUPLICATE_NAME_THRESHOLD"],
+        ),
+        verbose,
+    )
+
+
+@registry_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json"]),
+    default=None,
+    help="Defaults to the file's extension.",
+)
+@click.option(
+    "--include-personal",
+    is_flag=True,
+    help="Include contact persons and emails (keep such files private).",
+)
+@click.option("--include-retired", is_flag=True, help="Include retired entries.")
+def export_command(
+    path: Path, fmt: str | None, include_personal: bool, include_retired: bool
+) -> None:
+    """Write the registry to PATH as CSV, XLSX or JSON."""
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "xlsx", "json"):
+        raise click.BadParameter("use a .csv, .xlsx or .json file or --format", param_hint="PATH")
+    records = list(
+        export.export_records(
+            EntryFilters(include_retired=include_retired), include_personal=include_personal
+        )
+    )
+    if fmt == "xlsx":
+        path.write_bytes(export.to_xlsx(records, include_personal))
+    elif fmt == "csv":
+        path.write_text(
+            "".join(export.to_csv(records, include_personal)), encoding="utf-8", newline=""
+        )
+    else:
+        path.write_text("".join(export.to_json(records)), encoding="utf-8")
+    audit(
+        "registry.export",
+        _actor(),
+        format=fmt,
+        entries=len(records),
+        include_personal=include_personal,
+    )
+    db.session.commit()
+    click.echo(
+        f"{path}: {len(records)} entries written as {fmt}"
+        + (" with personal data" if include_personal else "")
+    )

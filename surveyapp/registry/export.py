@@ -1,0 +1,174 @@
+"""The registry as records: one shape for the API and the CSV, XLSX and JSON exports.
+
+Columns are named as in the seed CSV (so an export re-imports cleanly) and hold the shown
+text; controlled values sit in columns of their own. Personal data (contact person and
+email) is left out unless the caller may see it or the entry's contact consented to being
+published. Cells a spreadsheet would run as a formula are neutralised with a leading
+apostrophe, which :func:`unneutralise` removes again on import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy.orm import selectinload
+
+from surveyapp.extensions import db
+from surveyapp.questionnaire.definition import table1
+from surveyapp.registry.models import Entry
+from surveyapp.registry.service import EntryFilters, filtered_entries, needs_curation_clause
+from surveyapp.registry.service import shown_text as _shown_text
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+VALUE_COLUMNS = (
+    "entry_id",
+    "institution_id",
+    "status",
+    "country_code",
+    "atmp_types",
+    "atmp_other",
+    "patients_estimate",
+    "patients_qualifier",
+    "disease_areas",
+    "contract_research_value",
+    "routine_application_value",
+    "needs_curation",
+    "last_changed",
+    "last_confirmed",
+)
+
+
+def neutralise(cell: str) -> str:
+    """Prefix a cell that a spreadsheet would evaluate as a formula with an apostrophe."""
+    return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """Undo :func:`neutralise` for a cell read back from an export."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_TRIGGERS else cell
+
+
+def personal_visible(entry: Entry, include_personal: bool) -> bool:
+    """Whether an entry's contact details may appear in this output."""
+    return include_personal or entry.contact_public
+
+
+def entry_record(
+    entry: Entry, *, include_personal: bool, needs_curation: bool | None = None
+) -> dict[str, Any]:
+    """An entry as the API returns it: shown texts under the seed CSV's names, plus values."""
+    show_personal = personal_visible(entry, include_personal)
+    record: dict[str, Any] = {
+        "id": entry.id,
+        "institution_id": entry.institution_id,
+        "source_row": entry.source_row,
+        "status": entry.status.value,
+    }
+    for definition in table1().fields:
+        if definition.personal and not show_personal:
+            record[definition.key] = None
+        elif definition.in_table1:
+            record[definition.key] = _shown_text(entry, definition.key)
+        else:
+            record[definition.key] = getattr(entry, definition.key)
+    qualifier = entry.patients_qualifier
+    record |= {
+        "country_code": entry.institution.country_code,
+        "atmp_types": [t.value for t in entry.atmp_types],
+        "atmp_other": entry.atmp_other,
+        "patients_estimate": entry.patients_estimate,
+        "patients_qualifier": qualifier.value if qualifier else None,
+        "diseases_targeted_terms": list(entry.diseases_targeted),
+        "diseases_pipeline_terms": list(entry.diseases_pipeline),
+        "disease_areas": [a.value for a in entry.disease_areas],
+        "contract_research_value": entry.contract_research.value
+        if entry.contract_research
+        else None,
+        "routine_application_value": entry.routine_application.value
+        if entry.routine_application
+        else None,
+        "retired_reason": entry.retired_reason,
+        "last_changed": entry.updated_at.isoformat(),
+        "last_confirmed": entry.confirmed_at.isoformat() if entry.confirmed_at else None,
+    }
+    if needs_curation is not None:
+        record["needs_curation"] = needs_curation
+    return record
+
+
+def export_columns(include_personal: bool) -> list[str]:
+    """Header of CSV and XLSX exports: the seed CSV's columns, then the controlled values."""
+    columns = [f.key for f in table1().fields if f.in_table1 or include_personal]
+    return [*columns, "source_row", *VALUE_COLUMNS]
+
+
+def _flat(record: dict[str, Any], column: str) -> str:
+    key = {"entry_id": "id"}.get(column, column)
+    value = record.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def export_records(filters: EntryFilters, *, include_personal: bool) -> Iterator[dict[str, Any]]:
+    """Records of every entry matching the filters, in Table 1 order, streamed in batches."""
+    flagged = needs_curation_clause().label("needs_curation")
+    query = (
+        filtered_entries(filters)
+        .add_columns(flagged)
+        .order_by(Entry.source_row.asc().nulls_last(), Entry.id)
+        .options(
+            selectinload(Entry.institution),
+            selectinload(Entry.atmp_type_links),
+            selectinload(Entry.disease_area_links),
+        )
+        .execution_options(yield_per=500)
+    )
+    for entry, needs in db.session.execute(query):
+        yield entry_record(entry, include_personal=include_personal, needs_curation=bool(needs))
+
+
+def rows(records: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[list[str]]:
+    """Flattened, neutralised cells for tabular exports, header first."""
+    yield columns
+    for record in records:
+        yield [neutralise(_flat(record, c)) for c in columns]
+
+
+def to_csv(records: Iterable[dict[str, Any]], include_personal: bool) -> Iterator[str]:
+    """CSV text in chunks (UTF-8, RFC 4180 quoting), one chunk per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows(records, export_columns(include_personal)):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def to_xlsx(records: Iterable[dict[str, Any]], include_personal: bool) -> bytes:
+    """An XLSX workbook; cells are neutralised, so openpyxl writes none as a formula."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("registry")
+    for row in rows(records, export_columns(include_personal)):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_json(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array, streamed one record at a time."""
+    yield "["
+    for index, record in enumerate(records):
+        yield ("," if index else "") + json.dumps(record, ensure_ascii=False)
+    yield "]\n"

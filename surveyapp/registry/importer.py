@@ -1,0 +1,504 @@
+"""Importing registry rows: Table 1 itself, and CSV or XLSX files with the same columns.
+
+A file is read and checked whole before anything is written: a malformed file (wrong
+header, bad encoding, unknown answer or country, an over-long row or cell) raises
+:class:`ImportFileError` listing each problem with its row and column, and nothing is
+imported. Values the mapping cannot read (``"100s"`` patients, a cut-off website) are kept
+as given and flagged for curation. Imports are idempotent: a second run changes nothing.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from surveyapp.extensions import db
+from surveyapp.history.service import Provenance, audit
+from surveyapp.paths import PACKAGE_DATA_DIR
+from surveyapp.questionnaire.definition import table1
+from surveyapp.registry import values
+from surveyapp.registry.duplicates import DuplicateIndex
+from surveyapp.registry.export import VALUE_COLUMNS, unneutralise
+from surveyapp.registry.models import Entry, Institution
+from surveyapp.registry.service import (
+    RegistryError,
+    change_fields,
+    flag,
+    refresh_search_text,
+    shown_text,
+    updates_from_text,
+)
+from surveyapp.vocabulary import ChangeSource, FlagKind
+
+TABLE1_CSV = PACKAGE_DATA_DIR / "restore_d14_table1.csv"
+STRICT_FIELDS = ("country", "contract_research", "routine_application")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """Why a file cannot be imported, pointing at the row and column."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (
+                f"row {self.row}" if self.row else "",
+                f"column {self.column}" if self.column else "",
+            )
+            if part
+        )
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ImportFileError(RegistryError):
+    """The file is malformed; nothing was imported."""
+
+    def __init__(self, source: str, problems: list[ImportProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{source} was not imported:\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One data row of a file: its spreadsheet row number and its cells by column."""
+
+    number: int
+    cells: dict[str, str]
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the person who ran it."""
+
+    source: str
+    row_label: str = "row"
+    rows: int = 0
+    institutions_created: int = 0
+    entries_created: int = 0
+    entries_updated: int = 0
+    institutions_updated: int = 0
+    unchanged: int = 0
+    flags: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        return (
+            f"{self.source}: {self.rows} rows read; {self.institutions_created} institutions and "
+            f"{self.entries_created} entries created; {self.entries_updated} entries and "
+            f"{self.institutions_updated} institutions updated; {self.unchanged} unchanged; "
+            f"{len(self.flags)} flagged for curation"
+        )
+
+
+def _allowed_columns() -> tuple[set[str], set[str]]:
+    definition = table1()
+    required = set(definition.table1_columns)
+    optional = {f.key for f in definition.fields} | {"source_row"} | set(VALUE_COLUMNS)
+    return required, optional
+
+
+def _check_header(header: list[str]) -> list[ImportProblem]:
+    required, optional = _allowed_columns()
+    problems = []
+    missing = sorted(required - set(header))
+    if missing:
+        problems.append(ImportProblem(1, None, f"missing columns: {', '.join(missing)}"))
+    for column in header:
+        if column not in required | optional:
+            problems.append(ImportProblem(1, column or "(empty)", "unknown column"))
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        problems.append(ImportProblem(1, None, f"repeated columns: {', '.join(duplicated)}"))
+    return problems
+
+
+def _decode(raw: bytes, source: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ImportFileError(
+            source,
+            [
+                ImportProblem(
+                    line,
+                    None,
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be "
+                    "decoded; save the file as CSV UTF-8",
+                )
+            ],
+        ) from exc
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    text = _decode(path.read_bytes(), path.name)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        number = 0
+        for cells in reader:
+            number += 1
+            yield number, cells
+    except csv.Error as exc:
+        raise ImportFileError(path.name, [ImportProblem(number + 1, None, str(exc))]) from exc
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ImportFileError(
+            path.name, [ImportProblem(None, None, f"not a readable XLSX file: {exc}")]
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            yield number, cells
+    finally:
+        workbook.close()
+
+
+def read_source(path: Path, max_rows: int, max_cell: int) -> list[SourceRow]:
+    """Read and check a CSV or XLSX file; raise ImportFileError listing every problem."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise ImportFileError(
+            path.name, [ImportProblem(None, None, "only .csv and .xlsx files can be imported")]
+        )
+    lines = _csv_rows(path) if suffix == ".csv" else _xlsx_rows(path)
+    header: list[str] | None = None
+    problems: list[ImportProblem] = []
+    result: list[SourceRow] = []
+    limits = {f.key: f.max_length for f in table1().fields if f.max_length}
+    for number, cells in lines:
+        if header is None:
+            header = [c.strip() for c in cells]
+            problems += _check_header(header)
+            if problems:
+                break
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(result) >= max_rows:
+            problems.append(ImportProblem(number, None, f"more than {max_rows} rows"))
+            break
+        if len(cells) > len(header):
+            problems.append(
+                ImportProblem(
+                    number, None, f"{len(cells)} cells, but the header has {len(header)} columns"
+                )
+            )
+            continue
+        row = {
+            column: unneutralise(cells[i]) if i < len(cells) else ""
+            for i, column in enumerate(header)
+        }
+        for column, text in row.items():
+            limit = min(limits.get(column, max_cell), max_cell)
+            if len(text) > limit:
+                problems.append(
+                    ImportProblem(
+                        number, column, f"{len(text)} characters, at most {limit} allowed"
+                    )
+                )
+        result.append(SourceRow(number, row))
+    if header is None:
+        problems.append(ImportProblem(None, None, "the file is empty"))
+    if problems:
+        raise ImportFileError(path.name, problems)
+    return result
+
+
+class _Importer:
+    """Shared steps of both imports: create institutions and entries, flag, find duplicates."""
+
+    def __init__(self, report: ImportReport, provenance: Provenance, name_threshold: float):
+        self.report = report
+        self.provenance = provenance
+        self.duplicates = DuplicateIndex.from_registry(name_threshold)
+        self.definition = table1()
+
+    def note_flags(
+        self,
+        row: SourceRow,
+        problems: dict[str, str],
+        *,
+        institution: Institution | None = None,
+        entry: Entry | None = None,
+        kind: FlagKind = FlagKind.UNMAPPED_VALUE,
+    ) -> None:
+        for key, reason in problems.items():
+            flag(kind, reason, institution=institution, entry=entry, field=key)
+            self.report.flags.append(f"{self.report.row_label} {row.number}, {key}: {reason}")
+
+    def create_institution(self, row: SourceRow, printed: bool) -> Institution:
+        fields = self.definition.level_fields("institution")
+        texts = {f.key: row.cells.get(f.key, "") for f in fields}
+        institution = Institution(
+            name=texts["institution"], printed=texts if printed else None, texts={}
+        )
+        db.session.add(institution)
+        db.session.flush()
+        updates, problems = updates_from_text(fields, texts)
+        change_fields(institution, updates, self.provenance)
+        self.note_flags(row, problems, institution=institution)
+        self.report.institutions_created += 1
+        return institution
+
+    def create_entry(
+        self,
+        row: SourceRow,
+        institution: Institution,
+        *,
+        source_row: int | None,
+        printed: dict[str, str] | None,
+    ) -> Entry:
+        fields = self.definition.level_fields("entry")
+        texts = {f.key: row.cells[f.key] for f in fields if f.key in row.cells}
+        entry = Entry(institution=institution, source_row=source_row, printed=printed, texts={})
+        db.session.add(entry)
+        db.session.flush()
+        updates, problems = updates_from_text(fields, texts)
+        change_fields(entry, updates, self.provenance)
+        refresh_search_text(entry)
+        self.note_flags(row, problems, entry=entry)
+        self.report.entries_created += 1
+        self.flag_duplicates(row, entry)
+        self.duplicates.add(entry)
+        return entry
+
+    def flag_duplicates(self, row: SourceRow, entry: Entry) -> None:
+        for candidate in self.duplicates.candidates(entry):
+            other = db.session.get(Entry, candidate.entry_id)
+            where = (
+                f"Table 1 row {other.source_row}"
+                if other and other.source_row
+                else f"entry {candidate.entry_id}"
+            )
+            reason = f"may be the same facility as {where}: {'; '.join(candidate.reasons)}"
+            flag(
+                FlagKind.POSSIBLE_DUPLICATE,
+                reason,
+                entry=entry,
+                related_entry=other,
+                score=candidate.score,
+            )
+            self.report.flags.append(f"{self.report.row_label} {row.number}: {reason}")
+
+
+def import_table1(
+    path: Path = TABLE1_CSV, *, actor: str, name_threshold: float = 88
+) -> ImportReport:
+    """Load RESTORE D1.4 Table 1: every row, every character, grouped into institutions.
+
+    Rows with identical institution name and country become one institution; where such
+    rows print different institution-level values, the institution keeps the first row's
+    and the difference is flagged. Rows already imported (by source_row) are left alone.
+    """
+    report = ImportReport(source=path.name, row_label="Table 1 row")
+    rows = read_source(path, max_rows=10_000, max_cell=10_000)
+    problems = [
+        ImportProblem(r.number, "source_row", "must be a whole number")
+        for r in rows
+        if not r.cells.get("source_row", "").strip().isdigit()
+    ]
+    if problems:
+        raise ImportFileError(path.name, problems)
+    rows = [SourceRow(int(r.cells["source_row"]), r.cells) for r in rows]
+    report.rows = len(rows)
+    done = set(db.session.scalars(select(Entry.source_row).where(Entry.source_row.is_not(None))))
+    pending = [r for r in rows if int(r.cells["source_row"]) not in done]
+    report.unchanged = len(rows) - len(pending)
+    if not pending:
+        return report
+    provenance = Provenance(ChangeSource.TABLE1_IMPORT, actor, source_ref=path.name)
+    importer = _Importer(report, provenance, name_threshold)
+    institution_fields = [f.key for f in table1().level_fields("institution")]
+    defects = values.source_defects()
+    groups: dict[tuple[str, str], Institution] = {
+        (i.printed["institution"], i.printed["country"]): i
+        for i in db.session.scalars(select(Institution).where(Institution.printed.is_not(None)))
+    }
+    for row in pending:
+        source_row = int(row.cells["source_row"])
+        printed = {c: row.cells[c] for c in table1().table1_columns}
+        key = (row.cells["institution"], row.cells["country"])
+        institution = groups.get(key)
+        if institution is None:
+            institution = groups[key] = importer.create_institution(row, printed=True)
+            first_row = source_row
+        else:
+            first_row = min(e.source_row or source_row for e in institution.entries)
+        entry = importer.create_entry(row, institution, source_row=source_row, printed=printed)
+        for column in institution_fields:
+            kept = institution.printed.get(column, "")
+            if row.cells[column] != kept:
+                reason = (
+                    f"row {source_row} prints {column} {row.cells[column]!r}; the "
+                    f"institution keeps {kept!r} from row {first_row}"
+                )
+                importer.note_flags(
+                    row,
+                    {column: reason},
+                    institution=institution,
+                    entry=entry,
+                    kind=FlagKind.INSTITUTION_CONFLICT,
+                )
+        for column, reason in defects.get(source_row, []):
+            target = {"institution": institution} if column in institution_fields else {}
+            importer.note_flags(
+                row, {column: reason}, entry=entry, kind=FlagKind.SOURCE_DEFECT, **target
+            )
+    audit(
+        "registry.import_table1",
+        actor,
+        source=path.name,
+        rows=report.rows,
+        entries_created=report.entries_created,
+        flags=len(report.flags),
+    )
+    return report
+
+
+def _find_institution(name: str, country_code: str | None) -> Institution | None:
+    query = select(Institution).where(Institution.name == name)
+    query = query.where(
+        Institution.country_code.is_(None)
+        if country_code is None
+        else Institution.country_code == country_code
+    )
+    return db.session.scalars(query.order_by(Institution.id)).first()
+
+
+def _strict_problems(row: SourceRow, current: Entry | None) -> list[ImportProblem]:
+    """Country and answers must read to a vocabulary value (unless the text is unchanged)."""
+    problems = []
+    for key in STRICT_FIELDS:
+        text = row.cells.get(key, "")
+        if not text.strip() or (current is not None and text == shown_text(current, key)):
+            continue
+        reading = values.read(table1().field(key), text)
+        if reading.problem:
+            problems.append(ImportProblem(row.number, key, reading.problem))
+    return problems
+
+
+def import_file(
+    path: Path,
+    *,
+    actor: str,
+    max_rows: int = 200_000,
+    max_cell: int = 5_000,
+    name_threshold: float = 88,
+) -> ImportReport:
+    """Import a CSV or XLSX file with the seed CSV's columns (an export re-imports as is).
+
+    A row with an ``entry_id`` updates that entry, and its institution for the institution
+    columns, as new versions; an empty cell leaves the field as it is. A row without one is
+    added as a new entry (to the institution with the same name and country, or a new one)
+    and checked for duplicates; a row identical to an existing entry is skipped.
+    """
+    report = ImportReport(source=path.name)
+    rows = read_source(path, max_rows=max_rows, max_cell=max_cell)
+    report.rows = len(rows)
+    problems: list[ImportProblem] = []
+    targets: dict[int, Entry | None] = {}
+    for row in rows:
+        raw_id = row.cells.get("entry_id", "").strip()
+        entry = None
+        if raw_id:
+            entry = db.session.get(Entry, int(raw_id)) if raw_id.isdigit() else None
+            if entry is None:
+                problems.append(
+                    ImportProblem(row.number, "entry_id", f"no entry has id {raw_id!r}")
+                )
+                continue
+        elif not row.cells.get("institution", "").strip():
+            problems.append(ImportProblem(row.number, "institution", "a new row needs a name"))
+        targets[row.number] = entry
+        problems += _strict_problems(row, entry)
+    if problems:
+        raise ImportFileError(path.name, problems)
+
+    provenance = Provenance(ChangeSource.FILE_IMPORT, actor, source_ref=path.name)
+    importer = _Importer(report, provenance, name_threshold)
+    definition = table1()
+    for row in rows:
+        entry = targets[row.number]
+        if entry is not None:
+            _update_entry(importer, row, entry)
+            continue
+        fields = definition.level_fields("institution")
+        updates, _ = updates_from_text(fields, {f.key: row.cells.get(f.key, "") for f in fields})
+        institution = _find_institution(row.cells["institution"].strip(), updates["country"].value)
+        if institution is not None and _same_as_existing(row, institution):
+            report.unchanged += 1
+            continue
+        if institution is None:
+            institution = importer.create_institution(row, printed=False)
+        importer.create_entry(row, institution, source_row=None, printed=None)
+    audit(
+        "registry.import_file",
+        actor,
+        source=path.name,
+        rows=report.rows,
+        entries_created=report.entries_created,
+        entries_updated=report.entries_updated,
+        flags=len(report.flags),
+    )
+    return report
+
+
+def _same_as_existing(row: SourceRow, institution: Institution) -> bool:
+    keys = [f.key for f in table1().level_fields("entry") if f.key in row.cells]
+    return any(
+        all(row.cells[k] == shown_text(entry, k) for k in keys) for entry in institution.entries
+    )
+
+
+def _update_entry(importer: _Importer, row: SourceRow, entry: Entry) -> None:
+    """Apply a row's non-empty cells that differ from what the entry shows."""
+    changed = False
+    for level, target in (("institution", entry.institution), ("entry", entry)):
+        fields = importer.definition.level_fields(level)
+        texts = {
+            f.key: row.cells[f.key]
+            for f in fields
+            if row.cells.get(f.key, "").strip() and row.cells[f.key] != shown_text(entry, f.key)
+        }
+        updates, problems = updates_from_text(fields, texts)
+        if change_fields(target, updates, importer.provenance) is not None:
+            changed = True
+            if level == "institution":
+                importer.report.institutions_updated += 1
+            else:
+                importer.report.entries_updated += 1
+        flagged = {"institution": target} if level == "institution" else {"entry": target}
+        importer.note_flags(row, problems, **flagged)
+    if not changed:
+        importer.report.unchanged += 1

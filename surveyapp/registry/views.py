@@ -1,0 +1,141 @@
+"""Registry pages: the table of entries with search and filters, institution pages, exports.
+
+Public until staff accounts arrive; personal data is shown only where consent was recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from sqlalchemy import select
+
+from surveyapp.extensions import db
+from surveyapp.questionnaire.definition import table1
+from surveyapp.registry import export, service
+from surveyapp.registry.forms import RegistrySearchForm, options
+from surveyapp.registry.models import Institution
+from surveyapp.vocabulary import country_name
+
+blueprint = Blueprint("registry", __name__)
+
+
+def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, list[str]]:
+    form = RegistrySearchForm(request.args, meta={"csrf": False})
+    codes = db.session.scalars(
+        select(Institution.country_code).where(Institution.country_code.is_not(None)).distinct()
+    )
+    form.country.choices = options(
+        sorted(((c, country_name(c)) for c in codes), key=lambda pair: pair[1])
+    )
+    errors: list[str] = []
+    if request.args and not form.validate():
+        errors = [
+            f"{getattr(form, name).label.text}: {'; '.join(messages)}"
+            for name, messages in form.errors.items()
+        ]
+
+    def valid(name: str) -> Any:
+        field = getattr(form, name)
+        return field.default if name in form.errors else field.data
+
+    filters = service.EntryFilters(
+        q=valid("q") or "",
+        disease=valid("disease") or "",
+        country=valid("country") or "",
+        atmp_type=valid("atmp_type") or "",
+        contract_research=valid("contract_research") or "",
+        routine_application=valid("routine_application") or "",
+        needs_curation=bool(valid("needs_curation")),
+        sort=valid("sort") or "row",
+    )
+    return form, filters, errors
+
+
+@blueprint.get("/")
+def index() -> str:
+    """The registry as a table like Table 1, searchable, filterable, sortable, paged."""
+    form, filters, errors = _search_form()
+    page_number = form.page.data if "page" not in form.errors and form.page.data else 1
+    page = service.search_entries(
+        filters, page=page_number, per_page=current_app.config["REGISTRY_PAGE_SIZE"]
+    )
+    records = [export.entry_record(e, include_personal=False) for e in page.items]
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "registry/index.html",
+        form=form,
+        page=page,
+        records=records,
+        errors=errors,
+        definition=table1(),
+        args=args,
+    )
+
+
+@blueprint.get("/institutions/<int:institution_id>")
+def institution(institution_id: int) -> str:
+    """An institution with its entries, each value's printed text, flags and history."""
+    found = service.get_institution(institution_id)
+    if found is None:
+        abort(404, description=f"No institution has id {institution_id}.")
+    entries = [
+        {
+            "entry": entry,
+            "record": export.entry_record(entry, include_personal=False),
+            "flags": service.open_flags(entry),
+            "history": service.history(entry),
+        }
+        for entry in found.entries
+    ]
+    return render_template(
+        "registry/institution.html",
+        institution=found,
+        entries=entries,
+        history=service.history(found),
+        definition=table1(),
+        country_name=country_name,
+        labels={f.key: f.heading for f in table1().fields},
+        personal_keys={f.key for f in table1().fields if f.personal},
+    )
+
+
+@blueprint.get("/registry/export.<fmt>")
+def export_registry(fmt: str) -> Response:
+    """The entries matching the current filters as CSV, XLSX or JSON, without personal data."""
+    if fmt not in ("csv", "xlsx", "json"):
+        abort(404, description="Exports are available as .csv, .xlsx and .json.")
+    _form, filters, _errors = _search_form()
+    records = export.export_records(filters, include_personal=False)
+    filename = f"atmp-registry-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011 - a file name
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        body = stream_with_context(export.to_csv(records, include_personal=False))
+        return Response(body, mimetype="text/csv", headers=headers)
+    if fmt == "json":
+        body = stream_with_context(export.to_json(records))
+        return Response(body, mimetype="application/json", headers=headers)
+    return Response(
+        export.to_xlsx(records, include_personal=False),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=headers,
+    )
+
+
+@blueprint.app_context_processor
+def _registry_links() -> dict[str, Any]:
+    def export_url(fmt: str) -> str:
+        args = {k: v for k, v in request.args.items() if k != "page" and v}
+        return url_for("registry.export_registry", fmt=fmt, **args)
+
+    return {"export_url": export_url}

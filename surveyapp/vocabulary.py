@@ -1,0 +1,124 @@
+"""The registry's controlled vocabularies, defined once.
+
+Models store these values, the questionnaire definition names them, the importer maps
+printed text onto them, and the API and statistics report them. Adding a value here is
+the only change needed to make it selectable everywhere (the database stores enum values
+as plain strings checked by constraints generated from these classes).
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import cache
+
+import pycountry
+
+
+class Vocabulary(enum.StrEnum):
+    """A controlled set whose members carry a human label next to their stored value."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Vocabulary:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, label) pairs in definition order, for form widgets and documentation."""
+        return [(member.value, member.label) for member in cls]
+
+
+class AtmpType(Vocabulary):
+    """ATMP categories of Regulation (EC) No 1394/2007, as Table 1's heading names them."""
+
+    GENE_THERAPY = "gene_therapy", "Gene therapy"
+    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", "Somatic cell therapy"
+    TISSUE_ENGINEERED = "tissue_engineered", "Tissue-engineered product"
+    COMBINED = "combined", "Combined ATMP"
+
+
+class PatientsQualifier(Vocabulary):
+    """How far a number of patients treated can be trusted."""
+
+    EXACT = "exact", "exactly"
+    APPROXIMATE = "approximate", "approximately"
+    AT_LEAST = "at_least", "at least"
+    UNKNOWN = "unknown", "unknown"
+
+
+class Answer(Vocabulary):
+    """Answers to Table 1's 'Contract research for industry' and 'Routine application'."""
+
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    POSSIBLE = "possible", "Possible"
+    PLANNED = "planned", "Planned"
+    CLINICAL_TRIALS_ONLY = "clinical_trials_only", "Clinical trials only"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class DiseaseArea(Vocabulary):
+    """Disease areas used by RESTORE D1.4's analysis of the diseases targeted."""
+
+    ONCOLOGY = "oncology", "Oncology"
+    MUSCULOSKELETAL = "musculoskeletal", "Musculoskeletal"
+    TRANSPLANTATION_GVHD = "transplantation_gvhd", "Transplantation / GvHD"
+    NEUROLOGICAL = "neurological", "Neurological"
+    CARDIOVASCULAR = "cardiovascular", "Cardiovascular"
+    HAEMATOLOGICAL = "haematological", "Haematological"
+    DERMATOLOGICAL = "dermatological", "Dermatological"
+    OPHTHALMOLOGICAL = "ophthalmological", "Ophthalmological"
+    METABOLIC_GENETIC = "metabolic_genetic", "Metabolic / genetic"
+    AUTOIMMUNE = "autoimmune", "Autoimmune"
+    OTHER = "other", "Other"
+
+
+class EntryStatus(Vocabulary):
+    """Entries are never deleted: a programme that ends is retired with a reason."""
+
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
+class ChangeSource(Vocabulary):
+    """Where a new version of an institution or entry came from."""
+
+    TABLE1_IMPORT = "table1_import", "RESTORE D1.4 Table 1 import"
+    FILE_IMPORT = "file_import", "File import"
+    SUBMISSION = "submission", "Questionnaire submission"
+    STAFF_EDIT = "staff_edit", "Staff edit"
+    RESTORE = "restore", "Restore of an earlier version"
+
+
+class FlagKind(Vocabulary):
+    """Why a curator has to look at an institution or entry."""
+
+    UNMAPPED_VALUE = "unmapped_value", "Value could not be mapped"
+    SOURCE_DEFECT = "source_defect", "Known defect in the source"
+    INSTITUTION_CONFLICT = "institution_conflict", "Rows of one institution disagree"
+    POSSIBLE_DUPLICATE = "possible_duplicate", "Possible duplicate"
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code to English short name, sorted by name (from pycountry)."""
+    pairs = sorted(
+        ((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries),
+        key=lambda pair: pair[1],
+    )
+    return dict(pairs)
+
+
+def country_name(code: str | None) -> str:
+    """The English name of an ISO 3166-1 alpha-2 code, or '' for none."""
+    if not code:
+        return ""
+    return countries().get(code.upper(), code.upper())
+
+
+def is_country_code(code: str) -> bool:
+    """True when ``code`` is an assigned ISO 3166-1 alpha-2 code."""
+    return code.upper() in countries()

@@ -1,0 +1,186 @@
+"""Test fixtures: one migrated database per session, each test in a rolled-back transaction.
+
+The database is SQLite in a temporary file, or PostgreSQL when SURVEYAPP_TEST_DATABASE_URL
+is set (``.ci/run`` does both). It is built by running the migrations, as production is.
+
+Every test runs inside a transaction on one connection that is rolled back at its end;
+sessions created during the test (the test's own, each request's, each CLI command's) join
+that connection through savepoints, so their commits are real to each other but vanish
+afterwards. Tests marked ``committed`` get no such transaction: their data is really
+committed (for concurrency tests) and every table is emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import text
+
+import config
+from surveyapp import create_app
+from surveyapp.extensions import db
+from surveyapp.history.service import Provenance
+from surveyapp.registry import importer
+from surveyapp.registry.models import Entry, Institution
+from surveyapp.registry.service import FieldUpdate, change_fields
+from surveyapp.vocabulary import ChangeSource
+
+TABLE1_CSV = importer.TABLE1_CSV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "committed: the test commits for real; tables are emptied afterwards"
+    )
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("SURVEYAPP_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'surveyapp-test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One application for the whole run, on a database built by the migrations."""
+
+    class SessionConfig(config.TestingConfig):
+        SQLALCHEMY_DATABASE_URI = _database_url(tmp_path_factory)
+
+    application = create_app(SessionConfig)
+    with application.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+    return application
+
+
+class _TransactionalSession(FlaskSession):
+    """A Flask-SQLAlchemy session that uses the test's connection instead of the engine."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self.bind if self.bind is not None else super().get_bind(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request: pytest.FixtureRequest, app: Flask) -> Iterator[None]:
+    """Run the test in a transaction rolled back at its end (unless marked committed)."""
+    if request.node.get_closest_marker("committed"):
+        yield
+        _empty_all_tables(app)
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {
+            "class_": _TransactionalSession,
+            "bind": connection,
+            "join_transaction_mode": "create_savepoint",
+        }
+    )
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+
+
+def _empty_all_tables(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for tests that use the database directly."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def table1(app: Flask) -> importer.ImportReport:
+    """The registry loaded from Table 1, as ``make run`` does."""
+    with app.app_context():
+        report = importer.import_table1(actor="test")
+        db.session.commit()
+    return report
+
+
+@pytest.fixture
+def make_entry(app: Flask):
+    """Create an institution with one entry from field texts, committed; returns the entry id."""
+
+    def make(institution: str = "Test Cell Centre", country: str = "DE", **texts: str) -> int:
+        with app.app_context():
+            found = Institution(name=institution, texts={})
+            db.session.add(found)
+            db.session.flush()
+            provenance = Provenance(ChangeSource.STAFF_EDIT, "test")
+            inst_updates, _ = _updates(
+                "institution",
+                {
+                    "institution": institution,
+                    "country": country,
+                    "website": texts.pop("website", ""),
+                },
+            )
+            change_fields(found, inst_updates, provenance)
+            entry = Entry(institution=found, texts={})
+            db.session.add(entry)
+            db.session.flush()
+            entry_updates, _ = _updates("entry", texts)
+            change_fields(entry, entry_updates, provenance)
+            from surveyapp.registry.service import refresh_search_text
+
+            refresh_search_text(entry)
+            db.session.commit()
+            return entry.id
+
+    return make
+
+
+def _updates(level: str, texts: dict[str, str]) -> tuple[dict[str, FieldUpdate], dict[str, str]]:
+    from surveyapp.questionnaire.definition import table1 as definition
+    from surveyapp.registry.service import updates_from_text
+
+    return updates_from_text(definition().level_fields(level), texts)  # type: ignore[arg-type]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """Write a CSV file the way a spreadsheet would."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
