@@ -38,7 +38,9 @@ TABLE1_CSV = importer.TABLE1_CSV
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "committed: the test commits for real; tables are emptied afterwards"
+        "markers",
+        "committed: runs without the rolled-back transaction, so its writes (and other "
+        "connections) are real; every table is emptied afterwards",
     )
 
 

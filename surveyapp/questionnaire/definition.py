@@ -75,6 +75,7 @@ class Definition:
     version: int
     title: str
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    table1_columns: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[FieldDefinition, ...]:
@@ -91,11 +92,6 @@ class Definition:
     def level_fields(self, level: Level) -> tuple[FieldDefinition, ...]:
         """Fields that belong to the institution, or to each entry."""
         return tuple(f for f in self.fields if f.level == level)
-
-    @property
-    def table1_columns(self) -> tuple[str, ...]:
-        """Table 1's columns, in print order: the seed CSV's header without source_row."""
-        return tuple(f.key for f in self.fields if f.in_table1)
 
 
 def _parse_field(raw: dict, level: Level, where: str) -> FieldDefinition:
@@ -132,10 +128,21 @@ def parse_definition(text: str, source: str = "<string>") -> Definition:
         sections.append(
             Section(section["key"], section["title"], level, fields, section.get("help", ""))
         )
-    definition = Definition(raw["id"], int(raw["version"]), raw["title"], tuple(sections))
+    definition = Definition(
+        raw["id"],
+        int(raw["version"]),
+        raw["title"],
+        tuple(sections),
+        tuple(raw.get("table1_columns", ())),
+    )
     keys = [f.key for f in definition.fields]
     if len(keys) != len(set(keys)):
         raise DefinitionError(f"{source}: field keys must be unique")
+    in_table1 = {f.key for f in definition.fields if f.in_table1}
+    if set(definition.table1_columns) != in_table1:
+        raise DefinitionError(
+            f"{source}: table1_columns must list exactly the fields with in_table1 = true"
+        )
     return definition
 
 

@@ -103,8 +103,9 @@ def entry_record(
 
 def export_columns(include_personal: bool) -> list[str]:
     """Header of CSV and XLSX exports: the seed CSV's columns, then the controlled values."""
-    columns = [f.key for f in table1().fields if f.in_table1 or include_personal]
-    return [*columns, "source_row", *VALUE_COLUMNS]
+    definition = table1()
+    extra = [f.key for f in definition.fields if not f.in_table1 and include_personal]
+    return [*definition.table1_columns, *extra, "source_row", *VALUE_COLUMNS]
 
 
 def _flat(record: dict[str, Any], column: str) -> str:

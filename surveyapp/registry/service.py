@@ -120,9 +120,7 @@ def shown_text(entry: Entry, key: str) -> str:
         return entry.texts.get(key) or ""
     institution = entry.institution
     current = institution.texts.get(key) or ""
-    unchanged = institution.printed is not None and current == (
-        institution.printed.get(key) or ""
-    )
+    unchanged = institution.printed is not None and current == (institution.printed.get(key) or "")
     if entry.printed is not None and unchanged:
         return entry.printed.get(key) or ""
     return current

@@ -145,7 +145,8 @@ def read_atmp_types(text: str) -> Reading:
     rules = mapping()["atmp_types"]
     whole = {k.lower(): v for k, v in rules.get("whole_text", {}).items()}
     if text.lower() in whole:
-        return Reading({"types": [AtmpType(v).value for v in whole[text.lower()]], "other": None})
+        named = {AtmpType(v) for v in whole[text.lower()]}
+        return Reading({"types": [t.value for t in AtmpType if t in named], "other": None})
     prefix = rules["other_prefix"].lower()
     found: set[AtmpType] = set()
     other: list[str] = []

@@ -1,0 +1,97 @@
+"""Database foundations: migrations match models, SQLite is set up for concurrent writers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.history.models import AuditEvent
+from surveyapp.registry.models import Institution
+
+
+@pytest.mark.committed
+def test_migrations_and_models_agree(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        assert compare_metadata(context, db.metadata) == []
+
+
+@pytest.mark.committed
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas apply to SQLite only; this run uses PostgreSQL")
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert (
+                connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                == (app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            )
+
+
+def test_times_come_back_timezone_aware(ctx):
+    event = AuditEvent(action="test", actor="test", detail={})
+    db.session.add(event)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(AuditEvent, event.id).created_at.tzinfo is not None
+
+
+def test_naive_times_are_refused(ctx):
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - a naive time, on purpose
+    db.session.add(AuditEvent(action="test", actor="test", detail={}, created_at=naive))
+    with pytest.raises(Exception, match="naive datetime"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_utcnow_is_utc():
+    assert utcnow().tzinfo is UTC
+
+
+@pytest.mark.committed
+def test_concurrent_writers_wait_for_each_other_instead_of_failing(app):
+    """Eight threads each read, then write, in one transaction: all must succeed.
+
+    On SQLite this needs BEGIN IMMEDIATE: a deferred transaction that turns into a write
+    fails with "database is locked" however long the busy timeout.
+    """
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def worker(number: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                db.session.scalar(select(Institution.id).limit(1))
+                db.session.add(Institution(name=f"Concurrent {number}", texts={}))
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with app.app_context():
+        names = db.session.scalars(
+            select(Institution.name).where(Institution.name.like("Concurrent %"))
+        ).all()
+        assert len(names) == 8
+
+
+def test_the_database_answers(ctx):
+    assert db.session.execute(text("SELECT 1")).scalar() == 1
