@@ -28,9 +28,9 @@ import config
 from surveyapp import create_app
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
+from surveyapp.questionnaire.definition import table1 as table1_definition
 from surveyapp.registry import importer
-from surveyapp.registry.models import Entry, Institution
-from surveyapp.registry.service import FieldUpdate, change_fields
+from surveyapp.registry.service import add_entry, add_institution, updates_from_text
 from surveyapp.vocabulary import ChangeSource
 
 TABLE1_CSV = importer.TABLE1_CSV
@@ -142,39 +142,22 @@ def make_entry(app: Flask):
     """Create an institution with one entry from field texts, committed; returns the entry id."""
 
     def make(institution: str = "Test Cell Centre", country: str = "DE", **texts: str) -> int:
+        definition = table1_definition()
+        provenance = Provenance(ChangeSource.STAFF_EDIT, "test")
         with app.app_context():
-            found = Institution(name=institution, texts={})
-            db.session.add(found)
-            db.session.flush()
-            provenance = Provenance(ChangeSource.STAFF_EDIT, "test")
-            inst_updates, _ = _updates(
-                "institution",
-                {
-                    "institution": institution,
-                    "country": country,
-                    "website": texts.pop("website", ""),
-                },
-            )
-            change_fields(found, inst_updates, provenance)
-            entry = Entry(institution=found, texts={})
-            db.session.add(entry)
-            db.session.flush()
-            entry_updates, _ = _updates("entry", texts)
-            change_fields(entry, entry_updates, provenance)
-            from surveyapp.registry.service import refresh_search_text
-
-            refresh_search_text(entry)
+            own = {
+                "institution": institution,
+                "country": country,
+                "website": texts.pop("website", ""),
+            }
+            updates, _ = updates_from_text(definition.level_fields("institution"), own)
+            found = add_institution(updates, provenance)
+            updates, _ = updates_from_text(definition.level_fields("entry"), texts)
+            entry = add_entry(found, updates, provenance)
             db.session.commit()
             return entry.id
 
     return make
-
-
-def _updates(level: str, texts: dict[str, str]) -> tuple[dict[str, FieldUpdate], dict[str, str]]:
-    from surveyapp.questionnaire.definition import table1 as definition
-    from surveyapp.registry.service import updates_from_text
-
-    return updates_from_text(definition().level_fields(level), texts)  # type: ignore[arg-type]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -82,7 +82,7 @@ def entries() -> Any:
     per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
     page = service.search_entries(filters, page=page_number, per_page=per_page)
     return jsonify(
-        items=[export.entry_record(e, include_personal=False) for e in page.items],
+        items=export.page_records(page.items, include_personal=False),
         total=page.total,
         page=page.page,
         per_page=page.per_page,
@@ -97,7 +97,7 @@ def entry(entry_id: int) -> Any:
         found = service.get_entry(entry_id)
     except service.EntryNotFound as exc:
         return problem(404, str(exc))
-    return jsonify(export.entry_record(found, include_personal=False))
+    return jsonify(export.page_records([found], include_personal=False)[0])
 
 
 @blueprint.get("/stats")

@@ -21,7 +21,12 @@ from sqlalchemy.orm import selectinload
 from surveyapp.extensions import db
 from surveyapp.questionnaire.definition import table1
 from surveyapp.registry.models import Entry
-from surveyapp.registry.service import EntryFilters, filtered_entries, needs_curation_clause
+from surveyapp.registry.service import (
+    EntryFilters,
+    entries_needing_curation,
+    filtered_entries,
+    needs_curation_clause,
+)
 from surveyapp.registry.service import shown_text as _shown_text
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -58,9 +63,7 @@ def personal_visible(entry: Entry, include_personal: bool) -> bool:
     return include_personal or entry.contact_public
 
 
-def entry_record(
-    entry: Entry, *, include_personal: bool, needs_curation: bool | None = None
-) -> dict[str, Any]:
+def entry_record(entry: Entry, *, include_personal: bool, needs_curation: bool) -> dict[str, Any]:
     """An entry as the API returns it: shown texts under the seed CSV's names, plus values."""
     show_personal = personal_visible(entry, include_personal)
     record: dict[str, Any] = {
@@ -95,9 +98,8 @@ def entry_record(
         "retired_reason": entry.retired_reason,
         "last_changed": entry.updated_at.isoformat(),
         "last_confirmed": entry.confirmed_at.isoformat() if entry.confirmed_at else None,
+        "needs_curation": needs_curation,
     }
-    if needs_curation is not None:
-        record["needs_curation"] = needs_curation
     return record
 
 
@@ -118,6 +120,15 @@ def _flat(record: dict[str, Any], column: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def page_records(entries: list[Entry], *, include_personal: bool) -> list[dict[str, Any]]:
+    """Records for a page of entries, with one query for their curation flags."""
+    flagged = entries_needing_curation([e.id for e in entries])
+    return [
+        entry_record(e, include_personal=include_personal, needs_curation=e.id in flagged)
+        for e in entries
+    ]
 
 
 def export_records(filters: EntryFilters, *, include_personal: bool) -> Iterator[dict[str, Any]]:

@@ -30,9 +30,10 @@ from surveyapp.registry.export import VALUE_COLUMNS, unneutralise
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import (
     RegistryError,
+    add_entry,
+    add_institution,
     change_fields,
     flag,
-    refresh_search_text,
     shown_text,
     updates_from_text,
 )
@@ -259,13 +260,8 @@ class _Importer:
     def create_institution(self, row: SourceRow, printed: bool) -> Institution:
         fields = self.definition.level_fields("institution")
         texts = {f.key: row.cells.get(f.key, "") for f in fields}
-        institution = Institution(
-            name=texts["institution"], printed=texts if printed else None, texts={}
-        )
-        db.session.add(institution)
-        db.session.flush()
         updates, problems = updates_from_text(fields, texts)
-        change_fields(institution, updates, self.provenance)
+        institution = add_institution(updates, self.provenance, texts if printed else None)
         self.note_flags(row, problems, institution=institution)
         self.report.institutions_created += 1
         return institution
@@ -280,12 +276,10 @@ class _Importer:
     ) -> Entry:
         fields = self.definition.level_fields("entry")
         texts = {f.key: row.cells[f.key] for f in fields if f.key in row.cells}
-        entry = Entry(institution=institution, source_row=source_row, printed=printed, texts={})
-        db.session.add(entry)
-        db.session.flush()
         updates, problems = updates_from_text(fields, texts)
-        change_fields(entry, updates, self.provenance)
-        refresh_search_text(entry)
+        entry = add_entry(
+            institution, updates, self.provenance, source_row=source_row, printed=printed
+        )
         self.note_flags(row, problems, entry=entry)
         self.report.entries_created += 1
         self.flag_duplicates(row, entry)

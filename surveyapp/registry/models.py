@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
@@ -214,3 +214,24 @@ class CurationFlag(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class RegistryInvariantError(RuntimeError):
+    """Code tried to delete an entry or rewrite the text Table 1 printed."""
+
+
+@event.listens_for(Institution, "before_update")
+@event.listens_for(Entry, "before_update")
+def _printed_text_is_unchangeable(
+    mapper: Any, connection: Any, target: Institution | Entry
+) -> None:
+    change = inspect(target).attrs.printed.history
+    if change.deleted and change.deleted[0] is not None:
+        raise RegistryInvariantError(
+            f"{type(target).__name__} {target.id}: the printed text of Table 1 is kept as printed"
+        )
+
+
+@event.listens_for(Entry, "before_delete")
+def _entries_are_never_deleted(mapper: Any, connection: Any, target: Entry) -> None:
+    raise RegistryInvariantError(f"entry {target.id} cannot be deleted; retire it with a reason")

@@ -95,10 +95,12 @@ def _assign(target: Target, key: str, value: Any) -> None:
 def refresh_search_text(entry: Entry) -> None:
     """Keep the lower-case text that free-text and disease search look in up to date.
 
-    Personal fields are left out, so a public search by a person's name finds nothing.
+    It holds the shown text of every public field, the institution's included (lower-cased
+    in Python, which, unlike SQLite's lower(), folds every alphabet). Personal fields are
+    left out, so a public search by a person's name finds nothing.
     """
-    public = [f.key for f in table1().level_fields("entry") if not f.personal]
-    entry.search_text = " ".join(entry.texts.get(k) or "" for k in public).lower()
+    public = [f.key for f in table1().fields if f.in_table1 and not f.personal]
+    entry.search_text = " ".join(shown_text(entry, k) for k in public).lower()
     entry.disease_text = " ".join(
         [
             *entry.diseases_targeted,
@@ -152,8 +154,8 @@ def change_fields(
     if not diffs:
         return None
     target.texts = {**target.texts, **{d.field: d.new_text for d in diffs}}
-    if isinstance(target, Entry):
-        refresh_search_text(target)
+    for entry in target.entries if isinstance(target, Institution) else [target]:
+        refresh_search_text(entry)
     target.updated_at = utcnow()
     db.session.flush()
     ids = (
@@ -162,6 +164,34 @@ def change_fields(
         else {"entry_id": target.id}
     )
     return record_version(provenance, diffs, **ids)
+
+
+def add_institution(
+    updates: dict[str, FieldUpdate], provenance: Provenance, printed: dict[str, str] | None = None
+) -> Institution:
+    """Create an institution from field updates; its first version records them."""
+    institution = Institution(name=updates["institution"].value, printed=printed, texts={})
+    db.session.add(institution)
+    db.session.flush()
+    change_fields(institution, updates, provenance)
+    return institution
+
+
+def add_entry(
+    institution: Institution,
+    updates: dict[str, FieldUpdate],
+    provenance: Provenance,
+    *,
+    source_row: int | None = None,
+    printed: dict[str, str] | None = None,
+) -> Entry:
+    """Create an entry of an institution; its first version records the given fields."""
+    entry = Entry(institution=institution, source_row=source_row, printed=printed, texts={})
+    db.session.add(entry)
+    db.session.flush()
+    change_fields(entry, updates, provenance)
+    refresh_search_text(entry)  # also when no entry-level field was given
+    return entry
 
 
 def updates_from_text(
@@ -236,6 +266,15 @@ def needs_curation_clause() -> Any:
                 CurationFlag.entry_id.is_(None), CurationFlag.institution_id == Entry.institution_id
             ),
         ),
+    )
+
+
+def entries_needing_curation(entry_ids: list[int]) -> set[int]:
+    """Which of these entries have an open flag (on themselves or their institution)."""
+    if not entry_ids:
+        return set()
+    return set(
+        db.session.scalars(select(Entry.id).where(Entry.id.in_(entry_ids), needs_curation_clause()))
     )
 
 
@@ -324,15 +363,8 @@ def filtered_entries(filters: EntryFilters) -> Select[tuple[Entry]]:
         query = query.where(needs_curation_clause())
     if filters.disease:
         query = query.where(Entry.disease_text.like(_like(filters.disease), escape="\\"))
-    for word in filters.q.split():
-        pattern = _like(word)
-        query = query.where(
-            or_(
-                func.lower(Institution.name).like(pattern, escape="\\"),
-                func.lower(func.coalesce(Institution.website, "")).like(pattern, escape="\\"),
-                Entry.search_text.like(pattern, escape="\\"),
-            )
-        )
+    for word in filters.q.lower().split():
+        query = query.where(Entry.search_text.like(_like(word), escape="\\"))
     return query
 
 

@@ -70,7 +70,7 @@ def index() -> str:
     page = service.search_entries(
         filters, page=page_number, per_page=current_app.config["REGISTRY_PAGE_SIZE"]
     )
-    records = [export.entry_record(e, include_personal=False) for e in page.items]
+    records = export.page_records(page.items, include_personal=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "registry/index.html",
@@ -89,15 +89,13 @@ def institution(institution_id: int) -> str:
     found = service.get_institution(institution_id)
     if found is None:
         abort(404, description=f"No institution has id {institution_id}.")
-    entries = [
-        {
-            "entry": entry,
-            "record": export.entry_record(entry, include_personal=False),
-            "flags": service.open_flags(entry),
-            "history": service.history(entry),
-        }
-        for entry in found.entries
-    ]
+    entries = []
+    for entry in found.entries:
+        flags = service.open_flags(entry)
+        record = export.entry_record(entry, include_personal=False, needs_curation=bool(flags))
+        entries.append(
+            {"entry": entry, "record": record, "flags": flags, "history": service.history(entry)}
+        )
     return render_template(
         "registry/institution.html",
         institution=found,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent, AuditLogIsAppendOnly, Version
 from surveyapp.history.service import Provenance, audit
-from surveyapp.registry.models import Entry
+from surveyapp.registry.models import Entry, RegistryInvariantError
 from surveyapp.registry.service import (
     FieldUpdate,
     RegistryError,
@@ -73,6 +73,19 @@ def test_entries_are_retired_with_a_reason_never_deleted(table1, ctx):
     assert version.changes[0].new_text == "Programme closed in 2024"
     with pytest.raises(RegistryError, match="already retired"):
         retire_entry(entry, "again", EDIT)
+
+
+def test_printed_text_cannot_be_rewritten_nor_entries_deleted(table1, ctx):
+    entry = db.session.scalars(select(Entry).where(Entry.source_row == 34)).one()
+    entry.printed = {**entry.printed, "patients_treated": "200"}
+    with pytest.raises(RegistryInvariantError, match="kept as printed"):
+        db.session.flush()
+    db.session.rollback()
+    entry = db.session.scalars(select(Entry).where(Entry.source_row == 34)).one()
+    db.session.delete(entry)
+    with pytest.raises(RegistryInvariantError, match="retire it"):
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_the_audit_log_cannot_be_changed_or_deleted(ctx):

@@ -35,6 +35,9 @@ def test_the_registry_table_shows_table1_headings(client, table1):
     ):
         assert f'<th scope="col">{heading}</th>' in html
     assert "55 entries" in html
+    flagged = rows_shown(client.get("/?needs_curation=y").get_data(as_text=True))
+    assert "39" in flagged
+    assert html.count("needs curation</span>") == len([r for r in flagged if int(r) <= 50])
     assert rows_shown(html)[:3] == ["1", "2", "3"]
 
 
@@ -60,6 +63,8 @@ def test_pages_are_50_entries_with_links_between_them(client, table1):
         ("atmp_type=gene_therapy&country=DE", ["11", "12", "13"]),
         ("needs_curation=y&country=UA", ["49", "50", "51", "52"]),
         ("q=Omics bioinformatics", ["14"]),
+        ("q=KAROLINSKA", ["47"]),
+        ("q=ior.it", ["24", "30", "31"]),
         ("q=100%25", []),
     ],
 )
