@@ -170,7 +170,9 @@ def add_institution(
     updates: dict[str, FieldUpdate], provenance: Provenance, printed: dict[str, str] | None = None
 ) -> Institution:
     """Create an institution from field updates; its first version records them."""
-    institution = Institution(name=updates["institution"].value, printed=printed, texts={})
+    institution = Institution(
+        name=updates["institution"].value, printed=printed, texts={}, entries=[]
+    )
     db.session.add(institution)
     db.session.flush()
     change_fields(institution, updates, provenance)
@@ -186,7 +188,14 @@ def add_entry(
     printed: dict[str, str] | None = None,
 ) -> Entry:
     """Create an entry of an institution; its first version records the given fields."""
-    entry = Entry(institution=institution, source_row=source_row, printed=printed, texts={})
+    entry = Entry(
+        institution=institution,
+        source_row=source_row,
+        printed=printed,
+        texts={},
+        atmp_type_links=[],
+        disease_area_links=[],
+    )  # empty collections given, so a new entry needs no lazy loads
     db.session.add(entry)
     db.session.flush()
     change_fields(entry, updates, provenance)
@@ -221,7 +230,6 @@ def flag(
     score: float | None = None,
 ) -> CurationFlag:
     """Flag an institution or entry for curation; an identical open flag is reused."""
-    db.session.flush()
     institution_id = institution.id if institution else None
     entry_id = entry.id if entry else None
     related_id = related_entry.id if related_entry else None
@@ -257,14 +265,17 @@ def flag(
 
 
 def needs_curation_clause() -> Any:
-    """SQL condition: the entry or its institution has an open curation flag."""
-    return exists().where(
-        CurationFlag.resolved_at.is_(None),
-        or_(
-            CurationFlag.entry_id == Entry.id,
-            and_(
-                CurationFlag.entry_id.is_(None), CurationFlag.institution_id == Entry.institution_id
-            ),
+    """SQL condition: the entry or its institution as a whole has an open curation flag.
+
+    Two EXISTS rather than one with OR, so each can use its index.
+    """
+    open_flag = CurationFlag.resolved_at.is_(None)
+    return or_(
+        exists().where(open_flag, CurationFlag.entry_id == Entry.id),
+        exists().where(
+            open_flag,
+            CurationFlag.institution_id == Entry.institution_id,
+            CurationFlag.entry_id.is_(None),
         ),
     )
 
