@@ -25,10 +25,11 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 run: db
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## db: upgrade the database and load Table 1 when the registry is empty
+## db: upgrade the database, load Table 1 when the registry is empty, create a first admin
 db: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask registry import-table1 --if-empty
+	$(BIN)/flask users create-first-admin
 
 ## test: lint and run the whole suite (SQLite)
 test: $(VENV)/.installed-dev

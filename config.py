@@ -46,6 +46,15 @@ class Config:
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
     IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
     DUPLICATE_NAME_THRESHOLD = _env_int("DUPLICATE_NAME_THRESHOLD", 88)
+    # argon2id at OWASP's minimum (19 MiB, t=2, p=1); only TestingConfig makes it cheap.
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
+    ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 19 * 1024)
+    ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_ABSOLUTE_HOURS = _env_int("SESSION_ABSOLUTE_HOURS", 12)
+    LOGIN_WINDOW_MINUTES = _env_int("LOGIN_WINDOW_MINUTES", 15)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+    LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
@@ -67,6 +76,9 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - fixed on purpose for tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("SURVEYAPP_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_KIB = 8
+    ARGON2_PARALLELISM = 1
 
 
 class ProductionConfig(Config):
@@ -78,6 +90,11 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         """Raise when a setting that must be chosen by the operator was left at its default."""
+        if cls.ARGON2_TIME_COST < 2 or cls.ARGON2_MEMORY_KIB < 19 * 1024:
+            raise RuntimeError(
+                "ProductionConfig needs argon2id at least as strong as OWASP's minimum: "
+                "ARGON2_MEMORY_KIB >= 19456 and ARGON2_TIME_COST >= 2"
+            )
         key = cls.SECRET_KEY
         if len(key) < 32:
             raise RuntimeError(

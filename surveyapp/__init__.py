@@ -13,9 +13,11 @@ from typing import Any
 from flask import Flask, render_template
 
 import config as settings
+from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
 from surveyapp.extensions import csrf, db, migrate
 from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
+from surveyapp.vocabulary import Role
 
 
 def _json_dumps(value: Any) -> str:
@@ -58,6 +60,7 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
         render_item=render_migration_item,
     )
     csrf.init_app(app)
+    access.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -69,12 +72,31 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from surveyapp.api.views import blueprint as api
+    from surveyapp.auth import admin_views
+    from surveyapp.auth import views as auth_views
+    from surveyapp.auth.cli import users_cli
+    from surveyapp.history.views import blueprint as audit_log
+    from surveyapp.registry import staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
 
-    app.register_blueprint(registry)
+    for blueprint in (
+        registry,
+        auth_views.blueprint,
+        auth_views.account,
+        admin_views.blueprint,
+        audit_log,
+        staff_views.blueprint,
+        staff_views.imports,
+    ):
+        app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.cli.add_command(registry_cli)
+    app.cli.add_command(users_cli)
+
+    @app.context_processor
+    def _navigation() -> dict[str, Any]:
+        return {"Role": Role}
 
 
 def _register_errors(app: Flask) -> None:

@@ -102,6 +102,14 @@ class FlagKind(Vocabulary):
     POSSIBLE_DUPLICATE = "possible_duplicate", "Possible duplicate"
 
 
+class Role(Vocabulary):
+    """What a staff member may do; a user can hold several roles."""
+
+    ADMIN = "admin", "Administrator"
+    COORDINATOR = "coordinator", "Coordinator"
+    CURATOR = "curator", "Curator"
+
+
 @cache
 def countries() -> dict[str, str]:
     """ISO 3166-1 alpha-2 code to English short name, sorted by name (from pycountry)."""

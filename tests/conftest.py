@@ -13,6 +13,7 @@ committed (for concurrency tests) and every table is emptied afterwards.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from sqlalchemy import text
 
 import config
 from surveyapp import create_app
+from surveyapp.auth.service import create_user
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
 from surveyapp.questionnaire.definition import table1 as table1_definition
 from surveyapp.registry import importer
 from surveyapp.registry.service import add_entry, add_institution, updates_from_text
-from surveyapp.vocabulary import ChangeSource
+from surveyapp.vocabulary import ChangeSource, Role
 
 TABLE1_CSV = importer.TABLE1_CSV
 
@@ -51,6 +53,19 @@ def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'surveyapp-test.sqlite'}"
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own application context.
+
+    Flask reuses an application context that a test holds open (the ``ctx`` fixture), which
+    would share ``g`` (the logged-in user, the CSRF token) between requests. Production
+    never does that, so neither do the tests.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     """One application for the whole run, on a database built by the migrations."""
@@ -59,6 +74,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         SQLALCHEMY_DATABASE_URI = _database_url(tmp_path_factory)
 
     application = create_app(SessionConfig)
+    application.test_client_class = FreshContextClient
     with application.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:
@@ -169,3 +185,67 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+PASSWORD = "a long and unusual test passphrase"
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """Create a staff user with roles (default password PASSWORD); returns the email."""
+
+    def make(email: str = "staff@example.org", *roles: Role, password: str = PASSWORD) -> str:
+        with app.app_context():
+            created = create_user(
+                email, list(roles) or [Role.CURATOR], actor="test", password=password
+            )
+            db.session.commit()
+            return created.user.email
+
+    return make
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token a page's form carries ("" when CSRF protection is switched off)."""
+    html = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    return match.group(1) if match else ""
+
+
+class AuthActions:
+    """Log the test client in and out through the real login form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(
+        self,
+        email: str = "staff@example.org",
+        password: str = PASSWORD,
+        next_url: str | None = None,
+    ) -> Any:
+        token = csrf_token(self.client)
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return self.client.post(
+            url, data={"csrf_token": token, "email": email, "password": password}
+        )
+
+    def logout(self) -> Any:
+        token = csrf_token(self.client, "/account/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def staff(make_user, auth) -> str:
+    """A logged-in curator; returns the email."""
+    email = make_user("curator@example.org", Role.CURATOR)
+    response = auth.login(email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return email

@@ -58,7 +58,10 @@ def entry_schema() -> dict[str, Any]:
         "retired_reason": _nullable("string"),
         "last_changed": {"type": "string", "format": "date-time"},
         "last_confirmed": _nullable("string", format="date-time"),
-        "needs_curation": {"type": "boolean"},
+        "needs_curation": {
+            "type": ["boolean", "null"],
+            "description": "Staff only: open curation flags; null for the public",
+        },
     }
     required = [k for k in properties if k != "needs_curation"]
     return {
@@ -118,6 +121,7 @@ def openapi_document() -> dict[str, Any]:
             "consent to publish it was recorded.",
         },
         "servers": [{"url": "/api/v1"}],
+        "security": [{}, {"bearerToken": []}],
         "paths": {
             "/entries": {
                 "get": {

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_login import current_user
 
 from surveyapp.api.openapi import openapi_document
+from surveyapp.auth.access import is_staff
 from surveyapp.registry import export, service
 from surveyapp.registry.statistics import registry_statistics
 from surveyapp.vocabulary import AtmpType, is_country_code
@@ -47,6 +49,14 @@ _TITLES = {
 }
 
 
+@blueprint.before_request
+def _check_token() -> tuple[Response, int] | None:
+    """A request that brings credentials gets 401 when they are not valid, never public data."""
+    if "Authorization" in request.headers and not current_user.is_authenticated:
+        return problem(401, "The API token is missing, unknown or revoked.")
+    return None
+
+
 @blueprint.errorhandler(BadParameter)
 def _bad_parameter(error: BadParameter) -> tuple[Response, int]:
     return problem(400, str(error))
@@ -76,13 +86,16 @@ def _filters() -> service.EntryFilters:
 
 @blueprint.get("/entries")
 def entries() -> Any:
-    """A page of entries, filtered by country, ATMP type and free text."""
+    """A page of entries, filtered by country, ATMP type and free text.
+
+    Staff (session or API token) also get contact persons, emails and curation state.
+    """
     filters = _filters()
     page_number = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
     page = service.search_entries(filters, page=page_number, per_page=per_page)
     return jsonify(
-        items=export.page_records(page.items, include_personal=False),
+        items=export.page_records(page.items, staff=is_staff()),
         total=page.total,
         page=page.page,
         per_page=page.per_page,
@@ -97,7 +110,7 @@ def entry(entry_id: int) -> Any:
         found = service.get_entry(entry_id)
     except service.EntryNotFound as exc:
         return problem(404, str(exc))
-    return jsonify(export.page_records([found], include_personal=False)[0])
+    return jsonify(export.page_records([found], staff=is_staff())[0])
 
 
 @blueprint.get("/stats")

@@ -111,9 +111,7 @@ def export_command(
     if fmt not in ("csv", "xlsx", "json"):
         raise click.BadParameter("use a .csv, .xlsx or .json file or --format", param_hint="PATH")
     records = list(
-        export.export_records(
-            EntryFilters(include_retired=include_retired), include_personal=include_personal
-        )
+        export.export_records(EntryFilters(include_retired=include_retired), staff=include_personal)
     )
     if fmt == "xlsx":
         path.write_bytes(export.to_xlsx(records, include_personal))

@@ -63,8 +63,13 @@ def personal_visible(entry: Entry, include_personal: bool) -> bool:
     return include_personal or entry.contact_public
 
 
-def entry_record(entry: Entry, *, include_personal: bool, needs_curation: bool) -> dict[str, Any]:
-    """An entry as the API returns it: shown texts under the seed CSV's names, plus values."""
+def entry_record(
+    entry: Entry, *, include_personal: bool, needs_curation: bool | None
+) -> dict[str, Any]:
+    """An entry as the API returns it: shown texts under the seed CSV's names, plus values.
+
+    ``needs_curation`` is None where the reader may not see curation state (the public).
+    """
     show_personal = personal_visible(entry, include_personal)
     record: dict[str, Any] = {
         "id": entry.id,
@@ -122,17 +127,20 @@ def _flat(record: dict[str, Any], column: str) -> str:
     return str(value)
 
 
-def page_records(entries: list[Entry], *, include_personal: bool) -> list[dict[str, Any]]:
-    """Records for a page of entries, with one query for their curation flags."""
-    flagged = entries_needing_curation([e.id for e in entries])
+def page_records(entries: list[Entry], *, staff: bool) -> list[dict[str, Any]]:
+    """Records for a page of entries; staff see personal data and curation state."""
+    flagged = entries_needing_curation([e.id for e in entries]) if staff else set()
     return [
-        entry_record(e, include_personal=include_personal, needs_curation=e.id in flagged)
+        entry_record(e, include_personal=staff, needs_curation=(e.id in flagged) if staff else None)
         for e in entries
     ]
 
 
-def export_records(filters: EntryFilters, *, include_personal: bool) -> Iterator[dict[str, Any]]:
-    """Records of every entry matching the filters, in Table 1 order, streamed in batches."""
+def export_records(filters: EntryFilters, *, staff: bool) -> Iterator[dict[str, Any]]:
+    """Records of every entry matching the filters, in Table 1 order, streamed in batches.
+
+    Staff exports carry personal data and curation state; public ones neither.
+    """
     flagged = needs_curation_clause().label("needs_curation")
     query = (
         filtered_entries(filters)
@@ -146,7 +154,9 @@ def export_records(filters: EntryFilters, *, include_personal: bool) -> Iterator
         .execution_options(yield_per=500)
     )
     for entry, needs in db.session.execute(query):
-        yield entry_record(entry, include_personal=include_personal, needs_curation=bool(needs))
+        yield entry_record(
+            entry, include_personal=staff, needs_curation=bool(needs) if staff else None
+        )
 
 
 def rows(records: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[list[str]]:

@@ -18,9 +18,12 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_login import current_user
 from sqlalchemy import select
 
+from surveyapp.auth.access import is_staff
 from surveyapp.extensions import db
+from surveyapp.history.service import audit
 from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import export, service
 from surveyapp.registry.forms import RegistrySearchForm, options
@@ -56,7 +59,7 @@ def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, list[str]]
         atmp_type=valid("atmp_type") or "",
         contract_research=valid("contract_research") or "",
         routine_application=valid("routine_application") or "",
-        needs_curation=bool(valid("needs_curation")),
+        needs_curation=is_staff() and bool(valid("needs_curation")),
         sort=valid("sort") or "row",
     )
     return form, filters, errors
@@ -70,7 +73,7 @@ def index() -> str:
     page = service.search_entries(
         filters, page=page_number, per_page=current_app.config["REGISTRY_PAGE_SIZE"]
     )
-    records = export.page_records(page.items, include_personal=False)
+    records = export.page_records(page.items, staff=is_staff())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "registry/index.html",
@@ -89,10 +92,13 @@ def institution(institution_id: int) -> str:
     found = service.get_institution(institution_id)
     if found is None:
         abort(404, description=f"No institution has id {institution_id}.")
+    staff = is_staff()
     entries = []
     for entry in found.entries:
-        flags = service.open_flags(entry)
-        record = export.entry_record(entry, include_personal=False, needs_curation=bool(flags))
+        flags = service.open_flags(entry) if staff else []
+        record = export.entry_record(
+            entry, include_personal=staff, needs_curation=bool(flags) if staff else None
+        )
         entries.append(
             {"entry": entry, "record": record, "flags": flags, "history": service.history(entry)}
         )
@@ -104,17 +110,30 @@ def institution(institution_id: int) -> str:
         definition=table1(),
         country_name=country_name,
         labels={f.key: f.heading for f in table1().fields},
+        staff=staff,
         personal_keys={f.key for f in table1().fields if f.personal},
     )
 
 
 @blueprint.get("/registry/export.<fmt>")
 def export_registry(fmt: str) -> Response:
-    """The entries matching the current filters as CSV, XLSX or JSON, without personal data."""
+    """The entries matching the current filters as CSV, XLSX or JSON, without personal data.
+
+    Staff export with contacts from the staff registry pages.
+    """
     if fmt not in ("csv", "xlsx", "json"):
         abort(404, description="Exports are available as .csv, .xlsx and .json.")
     _form, filters, _errors = _search_form()
-    records = export.export_records(filters, include_personal=False)
+    actor = current_user.email if current_user.is_authenticated else "anonymous"
+    audit(
+        "registry.export",
+        actor,
+        remote_addr=request.remote_addr,
+        format=fmt,
+        include_personal=False,
+    )
+    db.session.commit()
+    records = export.export_records(filters, staff=False)
     filename = f"atmp-registry-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011 - a file name
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":

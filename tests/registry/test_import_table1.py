@@ -99,10 +99,10 @@ def test_disagreeing_rows_of_one_institution_are_flagged(table1, ctx):
     assert "https://www.regenerative-'" in conflicts[0].reason
     assert "row 9" in conflicts[0].reason
     # Each row still shows the website it printed.
-    assert export.page_records([entry_at(10)], include_personal=False)[0]["website"] == (
+    assert export.page_records([entry_at(10)], staff=False)[0]["website"] == (
         "https://www.regenerative-"
     )
-    assert export.page_records([entry_at(9)], include_personal=False)[0]["website"] == (
+    assert export.page_records([entry_at(9)], staff=False)[0]["website"] == (
         "https://www.regenerative-therapien.fraunhofer.de/en/fields-"
     )
 
@@ -147,8 +147,8 @@ def test_unmappable_values_are_kept_and_flagged_with_a_reason(table1, ctx):
         assert any(fragment in reason for reason in reasons), (row, field, reasons)
     republic = entry_at(39)
     assert republic.institution.country_code is None
-    assert export.page_records([republic], include_personal=True)[0]["country"] == "Republic of"
-    assert export.page_records([republic], include_personal=True)[0]["contact_person"] == "-"
+    assert export.page_records([republic], staff=True)[0]["country"] == "Republic of"
+    assert export.page_records([republic], staff=True)[0]["contact_person"] == "-"
     assert entry_at(34).patients_estimate is None
 
 

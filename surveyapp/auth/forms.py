@@ -1,0 +1,74 @@
+"""Staff forms for logging in, passwords, tokens and users: they check shape only."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from surveyapp.vocabulary import Role
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """One's own password: the current one, and the new one twice."""
+
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=256)],
+        description="At least 8 characters; 15 or more is better. A few unrelated words work "
+        "well. Common passwords are refused.",
+    )
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+    )
+
+
+class TokenForm(FlaskForm):
+    """A name for a new API token."""
+
+    name = StringField(
+        "Token name",
+        validators=[DataRequired(), Length(max=100)],
+        description="Name it after the script that will use it.",
+    )
+
+
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in Role.choices()]
+
+
+class RoleField(SelectMultipleField):
+    """Roles as a group of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class UserCreateForm(FlaskForm):
+    """A new staff member: email and roles (the password is generated)."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    roles = RoleField(
+        "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
+    )
+
+
+class UserRolesForm(FlaskForm):
+    """A staff member's roles."""
+
+    roles = RoleField(
+        "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: carries only the CSRF token."""

@@ -1,0 +1,144 @@
+"""Registry pages for staff: what needs curation, exports with personal data, file import.
+
+Two blueprints, each with its role check declared once: every staff role may see the
+curation list and export personal data; only curators and admins may import.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from surveyapp.auth.access import STAFF, restrict
+from surveyapp.extensions import db
+from surveyapp.history.service import audit
+from surveyapp.registry import export, importer
+from surveyapp.registry.models import CurationFlag, Entry
+from surveyapp.registry.service import EntryFilters
+from surveyapp.vocabulary import Role
+
+blueprint = Blueprint("registry_staff", __name__, url_prefix="/staff/registry")
+restrict(blueprint, STAFF)
+imports = Blueprint("registry_import", __name__, url_prefix="/staff/registry/import")
+restrict(imports, [Role.ADMIN, Role.CURATOR])
+
+MIMETYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@blueprint.get("/curation")
+def curation() -> str:
+    """Every open curation flag, grouped by entry, in Table 1 order."""
+    flags = db.session.scalars(
+        select(CurationFlag)
+        .where(CurationFlag.resolved_at.is_(None))
+        .order_by(CurationFlag.institution_id, CurationFlag.entry_id, CurationFlag.id)
+    ).all()
+    entry_ids = {f.entry_id for f in flags if f.entry_id} | {
+        f.related_entry_id for f in flags if f.related_entry_id
+    }
+    entries = {
+        e.id: e
+        for e in db.session.scalars(
+            select(Entry).where(Entry.id.in_(entry_ids)).options(selectinload(Entry.institution))
+        )
+    }
+    return render_template("registry/curation.html", flags=flags, entries=entries)
+
+
+@blueprint.get("/export.<fmt>")
+def export_with_personal_data(fmt: str) -> Response:
+    """The whole registry with contact persons and emails; every download is audited."""
+    if fmt not in MIMETYPES:
+        abort(404, description="Exports are available as .csv, .xlsx and .json.")
+    include_retired = request.args.get("include_retired") == "1"
+    filters = EntryFilters(include_retired=include_retired)
+    audit(
+        "registry.export",
+        current_user.email,
+        remote_addr=request.remote_addr,
+        format=fmt,
+        include_personal=True,
+        include_retired=include_retired,
+    )
+    db.session.commit()
+    records = export.export_records(filters, staff=True)
+    if fmt == "xlsx":
+        body: Any = export.to_xlsx(records, include_personal=True)
+    elif fmt == "csv":
+        body = stream_with_context(export.to_csv(records, include_personal=True))
+    else:
+        body = stream_with_context(export.to_json(records))
+    filename = f"atmp-registry-with-contacts-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011
+    return Response(
+        body,
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+class ImportForm(FlaskForm):
+    """A CSV or XLSX file with the seed CSV's columns."""
+
+    file = FileField(
+        "File",
+        validators=[
+            FileRequired("Choose a file to import."),
+            FileAllowed(["csv", "xlsx"], "Only .csv and .xlsx files can be imported."),
+        ],
+    )
+
+
+@imports.route("/", methods=["GET", "POST"])
+def upload() -> Any:
+    """Import a file: all rows or none, with every problem listed by row and column."""
+    form = ImportForm()
+    report = problems = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        suffix = Path(upload.filename or "upload.csv").suffix.lower()
+        with tempfile.TemporaryDirectory() as workdir:
+            path = Path(workdir) / f"{Path(upload.filename or 'upload').stem[:80]}{suffix}"
+            upload.save(path)
+            config = current_app.config
+            try:
+                report = importer.import_file(
+                    path,
+                    actor=current_user.email,
+                    max_rows=config["IMPORT_MAX_ROWS"],
+                    max_cell=config["IMPORT_MAX_CELL_LENGTH"],
+                    name_threshold=config["DUPLICATE_NAME_THRESHOLD"],
+                )
+            except importer.ImportFileError as exc:
+                db.session.rollback()
+                problems, status = exc.problems, 400
+            else:
+                db.session.commit()
+                flash(report.summary(), "success")
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "registry/import.html", form=form, report=report, problems=problems
+    ), status
