@@ -11,13 +11,9 @@ Rows are numbered as a spreadsheet shows them: the header is row 1.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import load_workbook
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -29,7 +25,6 @@ from surveyapp.registry.duplicates import DuplicateIndex
 from surveyapp.registry.export import VALUE_COLUMNS, unneutralise
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import (
-    RegistryError,
     add_entry,
     add_institution,
     change_fields,
@@ -37,49 +32,11 @@ from surveyapp.registry.service import (
     shown_text,
     updates_from_text,
 )
+from surveyapp.tabular import ImportFileError, ImportProblem, SourceRow, read_table
 from surveyapp.vocabulary import ChangeSource, FlagKind
 
 TABLE1_CSV = PACKAGE_DATA_DIR / "restore_d14_table1.csv"
 STRICT_FIELDS = ("country", "contract_research", "routine_application")
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """Why a file cannot be imported, pointing at the row and column."""
-
-    row: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = ", ".join(
-            part
-            for part in (
-                f"row {self.row}" if self.row else "",
-                f"column {self.column}" if self.column else "",
-            )
-            if part
-        )
-        return f"{where}: {self.message}" if where else self.message
-
-
-class ImportFileError(RegistryError):
-    """The file is malformed; nothing was imported."""
-
-    def __init__(self, source: str, problems: list[ImportProblem]) -> None:
-        self.source = source
-        self.problems = problems
-        shown = "\n".join(f"  {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{source} was not imported:\n{shown}{more}")
-
-
-@dataclass(frozen=True)
-class SourceRow:
-    """One data row of a file: its spreadsheet row number and its cells by column."""
-
-    number: int
-    cells: dict[str, str]
 
 
 @dataclass
@@ -113,126 +70,23 @@ def _allowed_columns() -> tuple[set[str], set[str]]:
     return required, optional
 
 
-def _check_header(header: list[str]) -> list[ImportProblem]:
-    required, optional = _allowed_columns()
-    problems = []
-    missing = sorted(required - set(header))
-    if missing:
-        problems.append(ImportProblem(1, None, f"missing columns: {', '.join(missing)}"))
-    for column in header:
-        if column not in required | optional:
-            problems.append(ImportProblem(1, column or "(empty)", "unknown column"))
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
-        problems.append(ImportProblem(1, None, f"repeated columns: {', '.join(duplicated)}"))
-    return problems
-
-
-def _decode(raw: bytes, source: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ImportFileError(
-            source,
-            [
-                ImportProblem(
-                    line,
-                    None,
-                    f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be "
-                    "decoded; save the file as CSV UTF-8",
-                )
-            ],
-        ) from exc
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    text = _decode(path.read_bytes(), path.name)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        number = 0
-        for cells in reader:
-            number += 1
-            yield number, cells
-    except csv.Error as exc:
-        raise ImportFileError(path.name, [ImportProblem(number + 1, None, str(exc))]) from exc
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ImportFileError(
-            path.name, [ImportProblem(None, None, f"not a readable XLSX file: {exc}")]
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in row]
-            while cells and cells[-1] == "":
-                cells.pop()
-            yield number, cells
-    finally:
-        workbook.close()
-
-
 def read_source(path: Path, max_rows: int, max_cell: int) -> list[SourceRow]:
-    """Read and check a CSV or XLSX file; raise ImportFileError listing every problem."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise ImportFileError(
-            path.name, [ImportProblem(None, None, "only .csv and .xlsx files can be imported")]
-        )
-    lines = _csv_rows(path) if suffix == ".csv" else _xlsx_rows(path)
-    header: list[str] | None = None
-    problems: list[ImportProblem] = []
-    result: list[SourceRow] = []
+    """Read and check a registry file; raise ImportFileError listing every problem."""
+    required, optional = _allowed_columns()
     limits = {f.key: f.max_length for f in table1().fields if f.max_length}
-    for number, cells in lines:
-        if header is None:
-            header = [c.strip() for c in cells]
-            problems += _check_header(header)
-            if problems:
-                break
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(result) >= max_rows:
-            problems.append(ImportProblem(number, None, f"more than {max_rows} rows"))
-            break
-        if len(cells) > len(header):
-            problems.append(
-                ImportProblem(
-                    number, None, f"{len(cells)} cells, but the header has {len(header)} columns"
-                )
-            )
-            continue
-        row = {
-            column: unneutralise(cells[i]) if i < len(cells) else ""
-            for i, column in enumerate(header)
-        }
-        for column, text in row.items():
-            limit = min(limits.get(column, max_cell), max_cell)
-            if len(text) > limit:
-                problems.append(
-                    ImportProblem(
-                        number, column, f"{len(text)} characters, at most {limit} allowed"
-                    )
-                )
-        result.append(SourceRow(number, row))
-    if header is None:
-        problems.append(ImportProblem(None, None, "the file is empty"))
-    if problems:
-        raise ImportFileError(path.name, problems)
-    return result
+    table = read_table(
+        path,
+        required=required,
+        optional=optional,
+        max_rows=max_rows,
+        max_cell=max_cell,
+        limits=limits,
+    )
+    if table.problems:
+        raise ImportFileError(path.name, table.problems)
+    return [
+        SourceRow(r.number, {k: unneutralise(v) for k, v in r.cells.items()}) for r in table.rows
+    ]
 
 
 class _Importer:
