@@ -55,6 +55,28 @@ class Config:
     LOGIN_WINDOW_MINUTES = _env_int("LOGIN_WINDOW_MINUTES", 15)
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+    # Outgoing mail, with Flask-Mail's setting names.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "registry@example.org")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
+    MAIL_RATE_PER_MINUTE = _env_int("MAIL_RATE_PER_MINUTE", 0)
+    MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 50)
+    MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 72)
+    MAIL_LEASE_SECONDS = _env_int("MAIL_LEASE_SECONDS", 600)
+    MAIL_WORKER_POLL_SECONDS = _env_int("MAIL_WORKER_POLL_SECONDS", 5)
+    MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS")
+    # The address links in emails are built from; never taken from a request's Host header.
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    # Rate limits of invitation links (Flask-Limiter); use a shared storage with several
+    # app servers, e.g. RATELIMIT_STORAGE_URI=redis://...
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
+    EMAIL_CHECK_DELIVERABILITY = _env_bool("EMAIL_CHECK_DELIVERABILITY", False)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

@@ -15,9 +15,9 @@ from flask import Flask, render_template
 import config as settings
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
-from surveyapp.extensions import csrf, db, migrate
+from surveyapp.extensions import csrf, db, limiter, migrate
 from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
-from surveyapp.vocabulary import Role
+from surveyapp.vocabulary import InvitationStatus, Role
 
 
 def _json_dumps(value: Any) -> str:
@@ -60,6 +60,7 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
         render_item=render_migration_item,
     )
     csrf.init_app(app)
+    limiter.init_app(app)
     access.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -75,7 +76,11 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.auth import admin_views
     from surveyapp.auth import views as auth_views
     from surveyapp.auth.cli import users_cli
+    from surveyapp.campaigns import emails, link_views
+    from surveyapp.campaigns import views as campaign_views
+    from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
     from surveyapp.history.views import blueprint as audit_log
+    from surveyapp.mail.cli import mail_cli
     from surveyapp.registry import staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
@@ -88,15 +93,29 @@ def _register_blueprints(app: Flask) -> None:
         audit_log,
         staff_views.blueprint,
         staff_views.imports,
+        campaign_views.contacts,
+        campaign_views.campaigns,
+        link_views.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.cli.add_command(registry_cli)
-    app.cli.add_command(users_cli)
+    for command in (users_cli, contacts_cli, campaigns_cli, mail_cli):
+        app.cli.add_command(command)
+    emails.register_deliveries()
+
+    @app.get("/robots.txt")
+    def robots() -> Any:
+        """Keep personal invitation links out of search engines."""
+        return app.response_class(
+            "User-agent: *\nDisallow: /i/\nDisallow: /account/\n"
+            "Disallow: /staff/\nDisallow: /admin/\n",
+            mimetype="text/plain",
+        )
 
     @app.context_processor
     def _navigation() -> dict[str, Any]:
-        return {"Role": Role}
+        return {"Role": Role, "Status": InvitationStatus}
 
 
 def _register_errors(app: Flask) -> None:

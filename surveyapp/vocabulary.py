@@ -110,6 +110,48 @@ class Role(Vocabulary):
     CURATOR = "curator", "Curator"
 
 
+class OutboxStatus(Vocabulary):
+    """Where a queued email stands."""
+
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Accepted by the mail server"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class MessageKind(Vocabulary):
+    """Kinds of email the platform sends."""
+
+    INVITATION = "invitation", "Invitation"
+    REMINDER = "reminder", "Reminder"
+    CONFIRMATION = "confirmation", "Confirmation"
+    CHANGES_REQUESTED = "changes_requested", "Request for changes"
+
+
+class InvitationStatus(Vocabulary):
+    """An invitation's status; its timeline keeps every change with the time."""
+
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"
+    OPENED = "opened", "Opened"
+    STARTED = "started", "Started"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+class LinkStatus(Vocabulary):
+    """Whether a contact speaks for a registry institution."""
+
+    PROPOSED = "proposed", "Proposed"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
 @cache
 def countries() -> dict[str, str]:
     """ISO 3166-1 alpha-2 code to English short name, sorted by name (from pycountry)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from surveyapp.auth.access import RESTRICTED, STAFF
 from surveyapp.vocabulary import Role
 
-PUBLIC_BLUEPRINTS = {"registry", "api", "auth", None}
+PUBLIC_BLUEPRINTS = {"registry", "api", "auth", "link", None}
 
 
 def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:
@@ -16,8 +18,8 @@ def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0] or None
         if blueprint in RESTRICTED:
-            path = rule.rule.replace("<int:user_id>", "1").replace("<int:token_id>", "1")
-            path = path.replace("<fmt>", "csv")
+            path = re.sub(r"<int:\w+>", "1", rule.rule)
+            path = path.replace("<fmt>", "csv").replace("<action>", "resend")
             method = "GET" if "GET" in rule.methods else "POST"
             routes.append((method, path, rule.endpoint, RESTRICTED[blueprint]))
     return sorted(routes)
@@ -26,7 +28,8 @@ def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:
 def test_every_blueprint_is_public_on_purpose_or_restricted(app):
     blueprints = {r.endpoint.rpartition(".")[0] or None for r in app.url_map.iter_rules()}
     assert blueprints - PUBLIC_BLUEPRINTS - {"static"} == set(RESTRICTED) - {None}
-    assert set(RESTRICTED) == {"account", "users", "audit", "registry_staff", "registry_import"}
+    assert set(RESTRICTED) == {"account", "users", "audit", "registry_staff", "registry_import",
+                               "contacts", "campaigns"}
 
 
 @pytest.fixture

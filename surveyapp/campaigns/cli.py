@@ -1,0 +1,115 @@
+"""``flask contacts ...`` and ``flask campaigns ...`` for automation and cron."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from surveyapp.campaigns import service
+from surveyapp.campaigns.templates import TemplateProblem
+from surveyapp.extensions import db
+from surveyapp.tabular import ImportFileError
+
+contacts_cli = AppGroup("contacts", help="Import stakeholder contacts.")
+campaigns_cli = AppGroup("campaigns", help="Create campaigns, invite, and queue reminders.")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@contacts_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Import contacts (columns institution, contact_person, email, country, language and
+    optionally institution_id); bad rows are listed and skipped."""
+    try:
+        report = service.import_contacts(file, actor=_actor())
+    except ImportFileError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@campaigns_cli.command("create")
+@click.argument("name")
+@click.option(
+    "--closes",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Closing day, YYYY-MM-DD.",
+)
+@click.option(
+    "--opens",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Opening day (default today).",
+)
+@click.option("--sender-name", default=None)
+@click.option("--sender-email", default=None)
+@click.option("--reply-to", default=None)
+@click.option("--remind-after-days", type=int, default=None)
+@click.option("--max-reminders", type=int, default=None)
+def create_command(
+    name: str,
+    closes: object,
+    opens: object | None,
+    sender_name: str | None,
+    sender_email: str | None,
+    reply_to: str | None,
+    remind_after_days: int | None,
+    max_reminders: int | None,
+) -> None:
+    """Create a campaign with the Table 1 questionnaire and the default email texts."""
+    closes_on: date = closes.date()  # type: ignore[attr-defined]
+    opens_on: date | None = opens.date() if opens else None  # type: ignore[attr-defined]
+    try:
+        campaign = service.create_campaign(
+            name,
+            closes_on,
+            actor=_actor(),
+            opens_on=opens_on,
+            sender_name=sender_name,
+            sender_email=sender_email,
+            reply_to=reply_to,
+            remind_after_days=remind_after_days,
+            max_reminders=max_reminders,
+        )
+    except (service.CampaignError, TemplateProblem) as exc:
+        _fail(f"Not created: {exc}")
+    db.session.commit()
+    click.echo(
+        f"Created campaign {campaign.name!r} (id {campaign.id}), open "
+        f"{campaign.opens_on} to {campaign.closes_on}."
+    )
+
+
+@campaigns_cli.command("invite")
+@click.argument("name")
+def invite_command(name: str) -> None:
+    """Queue invitations for every active contact not yet invited to campaign NAME."""
+    try:
+        report = service.invite(service.find_campaign(name), actor=_actor())
+    except service.CampaignError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@campaigns_cli.command("tick")
+def tick_command() -> None:
+    """Queue the reminders that are due (safe to run from cron every few minutes)."""
+    report = service.tick()
+    db.session.commit()
+    click.echo(report.summary())

@@ -1,0 +1,146 @@
+"""Invitation and reminder emails, built by the mail worker at send time.
+
+Each email mints a fresh token for each of its invitations (so no token is stored in
+clear anywhere) and links to the site address from the settings, never to a request's Host
+header. It is multipart (plain text and HTML) with a Message-ID, ``List-Unsubscribe``
+(mailto and https), ``List-Unsubscribe-Post`` (RFC 8058) and a footer with the opt-out link.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from urllib.parse import quote
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import select
+
+from surveyapp.campaigns import templates
+from surveyapp.campaigns.models import Campaign, Contact, Invitation
+from surveyapp.campaigns.service import is_open, is_reachable, mint_token, set_status
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.mail.delivery import Delivery, Undeliverable, register
+from surveyapp.mail.models import OutboxMessage
+from surveyapp.vocabulary import InvitationStatus, MessageKind
+
+NEW_INSTITUTION = "your institution"
+
+
+def site_url(path: str) -> str:
+    """An absolute URL on the configured site address."""
+    return current_app.config["SITE_URL"].rstrip("/") + path
+
+
+def _deliverable(message: OutboxMessage) -> tuple[Campaign, Contact, list[Invitation]]:
+    campaign = db.session.get(Campaign, message.campaign_id)
+    contact = db.session.get(Contact, message.contact_id)
+    invitations = list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.id.in_(message.invitation_ids))
+            .order_by(Invitation.id)
+        )
+    )
+    if contact is None or campaign is None or not is_reachable(contact):
+        raise Undeliverable("the contact opted out, bounced or is inactive")
+    invitations = [
+        i for i in invitations if is_open(i) and i.opted_out_at is None and i.bounced_at is None
+    ]
+    if message.kind == MessageKind.REMINDER:
+        invitations = [i for i in invitations if i.submitted_at is None]
+    if not invitations:
+        raise Undeliverable("no invitation of this email is open any more")
+    return campaign, contact, invitations
+
+
+def build(message: OutboxMessage) -> EmailMessage:
+    """Render an invitation or reminder email, minting one link token per invitation."""
+    campaign, contact, invitations = _deliverable(message)
+    links = []
+    for invitation in invitations:
+        token = mint_token(invitation)
+        name = invitation.institution.name if invitation.institution else NEW_INSTITUTION
+        links.append({"institution": name, "link": site_url(f"/i/{token}"), "token": token})
+    first = links[0]
+    context = {
+        "person": contact.name or "colleague",
+        "institution": " and ".join(link["institution"] for link in links),
+        "link": first["link"],
+        "links": [{"institution": lk["institution"], "link": lk["link"]} for lk in links],
+        "deadline": campaign.closes_on.strftime("%d %B %Y"),
+        "campaign": campaign.name,
+    }
+    prefix = "invitation" if message.kind == MessageKind.INVITATION else "reminder"
+    subject = templates.render(getattr(campaign, f"{prefix}_subject"), context, html=False)
+    text = templates.render(getattr(campaign, f"{prefix}_text"), context, html=False)
+    # The sandbox autoescapes HTML templates, so its output is markup already.
+    html = Markup(templates.render(getattr(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704
+    opt_out = site_url(f"/i/{first['token']}/opt-out")
+    one_click = site_url(f"/i/{first['token']}/unsubscribe")
+    if len(links) > 1:
+        text += "\nYour links, one per institution:\n" + "".join(
+            f"- {lk['institution']}: {lk['link']}\n" for lk in links
+        )
+        html += Markup("<p>Your links, one per institution:</p><ul>{}</ul>").format(
+            Markup("").join(
+                Markup('<li>{}: <a href="{}">{}</a></li>').format(
+                    lk["institution"], lk["link"], lk["link"]
+                )
+                for lk in links
+            )
+        )
+    text += (
+        f"\n--\nYou received this because you were invited to the {campaign.name} survey. "
+        f"To stop these emails: {opt_out}\n"
+    )
+    html += Markup(
+        '<hr><p style="font-size:small">You received this because you were invited '
+        'to the {} survey. <a href="{}">Stop these emails</a>.</p>'
+    ).format(campaign.name, opt_out)
+
+    email = EmailMessage()
+    email["Subject"] = subject.replace("\n", " ").strip()
+    email["From"] = formataddr((campaign.sender_name, campaign.sender_email))
+    email["To"] = formataddr((contact.name or "", contact.email))
+    if campaign.reply_to:
+        email["Reply-To"] = campaign.reply_to
+    email["Message-ID"] = message.message_id
+    email["Date"] = format_datetime(utcnow())
+    unsubscribe_mailbox = current_app.config["MAIL_UNSUBSCRIBE_ADDRESS"] or campaign.sender_email
+    email["List-Unsubscribe"] = (
+        f"<mailto:{unsubscribe_mailbox}?subject={quote('unsubscribe ' + first['token'])}>, "
+        f"<{one_click}>"
+    )
+    email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(text)
+    email.add_alternative(str(html), subtype="html")
+    return email
+
+
+def _sent(message: OutboxMessage) -> None:
+    for invitation in db.session.scalars(
+        select(Invitation).where(Invitation.id.in_(message.invitation_ids))
+    ):
+        set_status(
+            invitation,
+            InvitationStatus.SENT,
+            kind=message.kind.value,
+            message_id=message.message_id,
+        )
+
+
+def _failed(message: OutboxMessage, reason: str) -> None:
+    for invitation in db.session.scalars(
+        select(Invitation).where(Invitation.id.in_(message.invitation_ids))
+    ):
+        invitation.failure_reason = reason
+        set_status(invitation, InvitationStatus.FAILED, kind=message.kind.value, reason=reason)
+
+
+def register_deliveries() -> None:
+    """Tell the mail worker how to build and follow up invitation and reminder emails."""
+    for kind in (MessageKind.INVITATION, MessageKind.REMINDER):
+        register(kind, Delivery(render=build, on_sent=_sent, on_failed=_failed))

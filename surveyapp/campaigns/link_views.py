@@ -1,0 +1,107 @@
+"""The respondent's side of an invitation link: no account, the token is the key.
+
+Opening a link changes nothing (mail scanners fetch links before people do): an invitation
+counts as opened at the respondent's first action on the page. Unknown, expired and
+revoked links get one and the same 404 page. Link pages are rate-limited, send no referrer
+and are kept out of search engines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
+
+from surveyapp.campaigns import service
+from surveyapp.campaigns.models import Invitation
+from surveyapp.extensions import csrf, db, limiter
+
+blueprint = Blueprint("link", __name__, url_prefix="/i")
+limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(blueprint)
+
+
+class StartForm(FlaskForm):
+    """The respondent's first action."""
+
+
+class OptOutForm(FlaskForm):
+    """Opt out of this campaign or of every campaign."""
+
+    scope = RadioField(
+        "Stop emails",
+        default="campaign",
+        choices=[
+            SelectChoice("campaign", "about this survey"),
+            SelectChoice("all", "about any survey of this registry"),
+        ],
+    )
+
+
+@blueprint.after_request
+def _capability_link_headers(response: Response) -> Response:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.errorhandler(service.InvalidLink)
+def _invalid_link(_error: Exception) -> tuple[str, int]:
+    return render_template(
+        "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
+    ), 404
+
+
+def _invitation(token: str) -> Invitation:
+    return service.resolve_token(token)
+
+
+@blueprint.get("/<token>")
+def landing(token: str) -> str:
+    """Name the campaign and institution; nothing is recorded by looking."""
+    invitation = _invitation(token)
+    return render_template(
+        "campaigns/link.html", invitation=invitation, token=token, form=StartForm()
+    )
+
+
+@blueprint.post("/<token>/start")
+def start(token: str) -> Any:
+    """The first action on the page: the invitation now counts as opened."""
+    invitation = _invitation(token)
+    if StartForm().validate_on_submit():
+        service.mark_opened(invitation)
+        db.session.commit()
+    return redirect(url_for("link.landing", token=token))
+
+
+@blueprint.route("/<token>/opt-out", methods=["GET", "POST"])
+def opt_out(token: str) -> Any:
+    """One button: stop emails about this survey, or about all of them."""
+    invitation = _invitation(token)
+    form = OptOutForm()
+    if form.validate_on_submit():
+        service.opt_out(invitation, everything=form.scope.data == "all")
+        db.session.commit()
+        return render_template(
+            "campaigns/opted_out.html", invitation=invitation, everything=form.scope.data == "all"
+        )
+    return render_template("campaigns/opt_out.html", invitation=invitation, form=form, token=token)
+
+
+@blueprint.route("/<token>/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt
+def one_click_unsubscribe(token: str) -> Any:
+    """RFC 8058 one-click unsubscribe: a POST of List-Unsubscribe=One-Click opts out of
+    this campaign. A GET (some mail clients) only shows the opt-out page."""
+    invitation = _invitation(token)
+    if request.method == "GET":
+        return redirect(url_for("link.opt_out", token=token))
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        return Response("Expected List-Unsubscribe=One-Click.", status=400, mimetype="text/plain")
+    service.opt_out(invitation, everything=False, one_click=True)
+    db.session.commit()
+    return Response("You will receive no more emails about this survey.", mimetype="text/plain")

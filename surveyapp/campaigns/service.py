@@ -1,0 +1,825 @@
+"""Campaign operations: contacts and their institutions, campaigns, invitations, reminders.
+
+Everything here flushes and never commits; emails are queued in the outbox in the same
+transaction as their cause, and a mail worker sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from rapidfuzz import fuzz, utils
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from surveyapp.campaigns import templates as email_templates
+from surveyapp.campaigns.models import (
+    Campaign,
+    Contact,
+    ContactLink,
+    Invitation,
+    InvitationEvent,
+    InvitationToken,
+)
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.history.service import audit
+from surveyapp.mail.models import OutboxMessage
+from surveyapp.mail.service import queue
+from surveyapp.registry import values
+from surveyapp.registry.models import Institution
+from surveyapp.tabular import ImportProblem, read_table
+from surveyapp.vocabulary import (
+    InvitationStatus,
+    LinkStatus,
+    MessageKind,
+    OutboxStatus,
+)
+
+WEBMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "icloud.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+    }
+)
+LINK_THRESHOLD = 80.0
+UNANSWERED = (
+    InvitationStatus.QUEUED,
+    InvitationStatus.SENT,
+    InvitationStatus.OPENED,
+    InvitationStatus.STARTED,
+)
+REMINDABLE = (InvitationStatus.SENT, InvitationStatus.OPENED, InvitationStatus.STARTED)
+TOKEN_BYTES = 32
+
+
+class CampaignError(Exception):
+    """A campaign operation cannot be done; the message says why, for the coordinator."""
+
+
+class InvalidLink(Exception):
+    """An invitation link is unknown, expired or revoked (the respondent is not told which)."""
+
+
+# Contacts ------------------------------------------------------------------------------
+
+
+def normalise_contact_email(email: str) -> str:
+    """A syntax-checked, lower-cased address (the DNS check follows the settings)."""
+    try:
+        checked = validate_email(
+            email.strip(),
+            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        )
+    except EmailNotValidError as exc:
+        raise CampaignError(str(exc)) from exc
+    return checked.normalized.lower()
+
+
+def read_language(text: str) -> str:
+    """An ISO 639-1 language code from a code or an English name ('de', 'German')."""
+    text = text.strip()
+    if not text:
+        return "en"
+    language = pycountry.languages.get(alpha_2=text.lower())
+    if language is None:
+        try:
+            language = pycountry.languages.lookup(text)
+        except LookupError:
+            language = None
+    if language is None or not hasattr(language, "alpha_2"):
+        raise CampaignError(f"{text!r} is not a language (use a code such as en, de, fr)")
+    return language.alpha_2
+
+
+@dataclass
+class ContactImportReport:
+    """What a contact import did, and the rows it skipped with the reason."""
+
+    source: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    linked: int = 0
+    proposed: int = 0
+    skipped: list[ImportProblem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line a person can read, then each skipped row."""
+        line = (
+            f"{self.source}: {self.created} contacts imported, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} rows skipped; "
+            f"{self.linked} linked to institutions, {self.proposed} links proposed"
+        )
+        return line + "".join(f"\n  skipped {p}" for p in self.skipped)
+
+
+CONTACT_COLUMNS = {"institution", "contact_person", "email", "country", "language"}
+
+
+def import_contacts(path: Path, *, actor: str, max_rows: int = 200_000) -> ContactImportReport:
+    """Import contacts from CSV or XLSX: good rows are kept, bad rows listed with the reason.
+
+    One contact per email address: a re-import updates the contact. ``institution_id`` links
+    the contact to that institution; without it, likely institutions are proposed.
+    """
+    table = read_table(
+        path,
+        required={"email"},
+        optional=CONTACT_COLUMNS | {"institution_id"},
+        max_rows=max_rows,
+        max_cell=500,
+    )
+    report = ContactImportReport(source=path.name, skipped=list(table.problems))
+    seen: set[str] = set()
+    for row in table.rows:
+        cells = {k: v.strip() for k, v in row.cells.items()}
+        try:
+            email = normalise_contact_email(cells["email"])
+        except CampaignError as exc:
+            report.skipped.append(ImportProblem(row.number, "email", str(exc)))
+            continue
+        if email in seen:
+            report.skipped.append(
+                ImportProblem(row.number, "email", f"{email} appears earlier in the file")
+            )
+            continue
+        problems, details = _contact_details(row.number, cells)
+        if problems:
+            report.skipped += problems
+            continue
+        seen.add(email)
+        contact, outcome = upsert_contact(email, source=f"import:{path.name}", **details)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        institution = details.pop("institution", None)
+        if institution is not None:
+            link_contact(
+                contact,
+                institution,
+                LinkStatus.CONFIRMED,
+                actor=actor,
+                reasons=["institution_id given in the import"],
+            )
+            report.linked += 1
+        elif not contact.confirmed_institutions:
+            report.proposed += len(propose_links(contact))
+    audit(
+        "contacts.import",
+        actor,
+        source=path.name,
+        created=report.created,
+        updated=report.updated,
+        skipped=len(report.skipped),
+    )
+    return report
+
+
+def _contact_details(
+    number: int, cells: dict[str, str]
+) -> tuple[list[ImportProblem], dict[str, Any]]:
+    problems: list[ImportProblem] = []
+    details: dict[str, Any] = {
+        "name": cells.get("contact_person") or None,
+        "institution_name": cells.get("institution") or None,
+    }
+    country = cells.get("country", "")
+    reading = values.read_country(country)
+    if reading.problem:
+        problems.append(ImportProblem(number, "country", reading.problem))
+    details["country_code"] = reading.value
+    try:
+        details["language"] = read_language(cells.get("language", ""))
+    except CampaignError as exc:
+        problems.append(ImportProblem(number, "language", str(exc)))
+    raw_id = cells.get("institution_id", "")
+    if raw_id:
+        institution = db.session.get(Institution, int(raw_id)) if raw_id.isdigit() else None
+        if institution is None:
+            problems.append(
+                ImportProblem(
+                    number, "institution_id", f"no registry institution has id {raw_id!r}"
+                )
+            )
+        details["institution"] = institution
+    return problems, details
+
+
+def upsert_contact(
+    email: str,
+    *,
+    source: str,
+    name: str | None = None,
+    institution_name: str | None = None,
+    country_code: str | None = None,
+    language: str = "en",
+    **_: Any,
+) -> tuple[Contact, str]:
+    """Create or update the contact with this email; returns it and created/updated/unchanged."""
+    contact = db.session.scalar(select(Contact).where(Contact.email == email))
+    if contact is None:
+        contact = Contact(
+            email=email,
+            name=name,
+            institution_name=institution_name,
+            country_code=country_code,
+            language=language,
+            source=source,
+            links=[],
+        )
+        db.session.add(contact)
+        db.session.flush()
+        return contact, "created"
+    before = (contact.name, contact.institution_name, contact.country_code, contact.language)
+    contact.name = name or contact.name
+    contact.institution_name = institution_name or contact.institution_name
+    contact.country_code = country_code or contact.country_code
+    contact.language = language or contact.language
+    after = (contact.name, contact.institution_name, contact.country_code, contact.language)
+    return contact, "updated" if after != before else "unchanged"
+
+
+def link_contact(
+    contact: Contact,
+    institution: Institution,
+    status: LinkStatus,
+    *,
+    actor: str | None = None,
+    score: float = 100.0,
+    reasons: list[str] | None = None,
+) -> ContactLink:
+    """Create or change the link between a contact and an institution."""
+    link = next((lk for lk in contact.links if lk.institution_id == institution.id), None)
+    if link is None:
+        link = ContactLink(
+            contact=contact,
+            institution=institution,
+            status=status,
+            score=score,
+            reasons=reasons or [],
+        )
+        db.session.add(link)
+    else:
+        link.status = status
+    if status != LinkStatus.PROPOSED:
+        link.decided_by = actor
+        link.decided_at = utcnow()
+    db.session.flush()
+    return link
+
+
+def propose_links(contact: Contact, limit: int = 3) -> list[ContactLink]:
+    """Propose the institutions a contact may speak for: similar name in the same country,
+    or a website on the contact's email domain. A coordinator confirms or rejects them."""
+    candidates: dict[int, tuple[float, list[str]]] = {}
+    domain = contact.email.rpartition("@")[2]
+    if domain not in WEBMAIL_DOMAINS:
+        parts = domain.split(".")
+        suffixes = {".".join(parts[i:]) for i in range(len(parts) - 1)}
+        for institution in db.session.scalars(
+            select(Institution).where(Institution.website_domain.in_(suffixes))
+        ):
+            candidates[institution.id] = (90.0, [f"website on the email domain {domain}"])
+    if contact.institution_name:
+        query = select(Institution.id, Institution.name)
+        if contact.country_code:
+            query = query.where(Institution.country_code == contact.country_code)
+        for institution_id, name in db.session.execute(query):
+            score = fuzz.token_set_ratio(
+                contact.institution_name, name, processor=utils.default_process
+            )
+            if score >= LINK_THRESHOLD:
+                old_score, reasons = candidates.get(institution_id, (0.0, []))
+                reasons = [*reasons, f"similar name ({score:.0f}/100)"]
+                if contact.country_code:
+                    reasons.append("same country")
+                candidates[institution_id] = (
+                    min(100.0, max(old_score, score) + 5 * len(reasons) - 5),
+                    reasons,
+                )
+    existing = {link.institution_id for link in contact.links}
+    best = sorted(candidates.items(), key=lambda item: -item[1][0])[:limit]
+    return [
+        link_contact(
+            contact,
+            db.session.get(Institution, institution_id),
+            LinkStatus.PROPOSED,
+            score=score,
+            reasons=reasons,
+        )
+        for institution_id, (score, reasons) in best
+        if institution_id not in existing
+    ]
+
+
+def proposed_links() -> list[ContactLink]:
+    """Every link waiting for a coordinator's decision, best match first."""
+    return list(
+        db.session.scalars(
+            select(ContactLink)
+            .where(ContactLink.status == LinkStatus.PROPOSED)
+            .options(selectinload(ContactLink.contact), selectinload(ContactLink.institution))
+            .order_by(ContactLink.contact_id, ContactLink.score.desc())
+        )
+    )
+
+
+def decide_links(decisions: dict[tuple[int, int], bool], *, actor: str) -> int:
+    """Confirm (True) or reject (False) proposed links by (contact id, institution id)."""
+    changed = 0
+    for (contact_id, institution_id), confirm in decisions.items():
+        link = db.session.get(ContactLink, (contact_id, institution_id))
+        if link is None:
+            raise CampaignError(f"contact {contact_id} has no link to institution {institution_id}")
+        link_contact(
+            link.contact,
+            link.institution,
+            LinkStatus.CONFIRMED if confirm else LinkStatus.REJECTED,
+            actor=actor,
+        )
+        changed += 1
+    if changed:
+        audit("contacts.links", actor, decided=changed)
+    return changed
+
+
+# Campaigns -----------------------------------------------------------------------------
+
+
+def closing_time(campaign: Campaign) -> datetime:
+    """The end of the campaign's closing day, in UTC."""
+    return datetime.combine(campaign.closes_on, time.max, tzinfo=UTC)
+
+
+def create_campaign(
+    name: str, closes_on: date, *, actor: str, opens_on: date | None = None, **settings: Any
+) -> Campaign:
+    """A campaign with the Table 1 questionnaire and default English email texts."""
+    name = name.strip()
+    if not name:
+        raise CampaignError("A campaign needs a name.")
+    if db.session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+        raise CampaignError(f"A campaign named {name!r} already exists.")
+    opens_on = opens_on or utcnow().date()
+    if closes_on < opens_on:
+        raise CampaignError("The campaign must close on or after the day it opens.")
+    config = current_app.config
+    fields = {
+        "sender_name": "ATMP facility registry",
+        "sender_email": config["MAIL_DEFAULT_SENDER"],
+        **email_templates.DEFAULTS,
+        **{k: v for k, v in settings.items() if v is not None},
+    }
+    email_templates.check(fields)
+    campaign = Campaign(
+        name=name, opens_on=opens_on, closes_on=closes_on, created_by=actor, **fields
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    audit("campaign.create", actor, target_type="campaign", target_id=campaign.id, name=name)
+    return campaign
+
+
+def update_campaign(campaign: Campaign, *, actor: str, **settings: Any) -> None:
+    """Change a campaign's settings; templates are checked before anything changes."""
+    merged = {k: getattr(campaign, k) for k in email_templates.DEFAULTS} | settings
+    email_templates.check(merged)
+    if settings.get("closes_on") and settings["closes_on"] < campaign.opens_on:
+        raise CampaignError("The campaign must close on or after the day it opens.")
+    for key, value in settings.items():
+        setattr(campaign, key, value)
+    for invitation in campaign.invitations.filter(Invitation.revoked_at.is_(None)):
+        if invitation.expires_at is None or invitation.expires_at <= closing_time(campaign):
+            invitation.expires_at = closing_time(campaign)
+    audit(
+        "campaign.update",
+        actor,
+        target_type="campaign",
+        target_id=campaign.id,
+        fields=sorted(settings),
+    )
+
+
+def find_campaign(name_or_id: str) -> Campaign:
+    """A campaign by name or id; raises CampaignError when there is none."""
+    query = select(Campaign).where(Campaign.name == name_or_id)
+    campaign = db.session.scalar(query)
+    if campaign is None and name_or_id.isdigit():
+        campaign = db.session.get(Campaign, int(name_or_id))
+    if campaign is None:
+        raise CampaignError(f"No campaign is named {name_or_id!r}.")
+    return campaign
+
+
+# Invitation status ---------------------------------------------------------------------
+
+_ORDER = [
+    InvitationStatus.QUEUED,
+    InvitationStatus.SENT,
+    InvitationStatus.OPENED,
+    InvitationStatus.STARTED,
+    InvitationStatus.SUBMITTED,
+    InvitationStatus.IN_REVIEW,
+    InvitationStatus.APPROVED,
+]
+_TIMESTAMPS = {
+    InvitationStatus.OPENED: "opened_at",
+    InvitationStatus.STARTED: "started_at",
+    InvitationStatus.SUBMITTED: "submitted_at",
+    InvitationStatus.BOUNCED: "bounced_at",
+    InvitationStatus.OPTED_OUT: "opted_out_at",
+}
+
+
+def set_status(
+    invitation: Invitation, status: InvitationStatus, *, at: datetime | None = None, **detail: Any
+) -> None:
+    """Record a status in the invitation's timeline; the one way statuses change.
+
+    Sending again (a reminder, a resend) does not move an invitation back from a later
+    step of the answer (opened, started, submitted ...); failures, bounces and opt-outs
+    always show.
+    """
+    at = at or utcnow()
+    invitation.events.append(InvitationEvent(status=status, at=at, detail=detail))
+    current = invitation.status
+    regress = (
+        status in _ORDER and current in _ORDER and _ORDER.index(status) < _ORDER.index(current)
+    )
+    if not regress:
+        invitation.status = status
+    if status == InvitationStatus.SENT:
+        invitation.first_sent_at = invitation.first_sent_at or at
+        invitation.last_sent_at = at
+    stamp = _TIMESTAMPS.get(status)
+    if stamp and getattr(invitation, stamp) is None:
+        setattr(invitation, stamp, at)
+
+
+# Invitations and their links -----------------------------------------------------------
+
+
+def is_reachable(contact: Contact) -> bool:
+    """False for contacts who opted out of everything, bounced or were deactivated."""
+    return contact.active and contact.opted_out_at is None and contact.bounced_at is None
+
+
+@dataclass
+class InviteReport:
+    """How many invitations and emails an invite run created."""
+
+    invitations: int = 0
+    emails: int = 0
+    skipped_contacts: int = 0
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        return (
+            f"{self.invitations} invitations queued in {self.emails} emails; "
+            f"{self.skipped_contacts} contacts skipped (opted out, bounced or inactive)"
+        )
+
+
+def invite(
+    campaign: Campaign,
+    *,
+    actor: str,
+    contact_ids: list[int] | None = None,
+    now: datetime | None = None,
+) -> InviteReport:
+    """Queue invitations for every active contact not yet invited to the campaign.
+
+    A contact gets one invitation per confirmed institution (all in one email), or one to
+    describe a new institution when no institution is confirmed.
+    """
+    now = now or utcnow()
+    if closing_time(campaign) < now:
+        raise CampaignError(f"The campaign {campaign.name!r} closed on {campaign.closes_on}.")
+    report = InviteReport()
+    query = select(Contact).options(selectinload(Contact.links)).order_by(Contact.id)
+    if contact_ids is not None:
+        query = query.where(Contact.id.in_(contact_ids))
+    invited = set(
+        db.session.execute(
+            select(Invitation.contact_id, Invitation.institution_id).where(
+                Invitation.campaign_id == campaign.id
+            )
+        ).tuples()
+    )
+    invited_contacts = {contact_id for contact_id, _ in invited}
+    for contact in db.session.scalars(query):
+        if not is_reachable(contact):
+            report.skipped_contacts += 1
+            continue
+        targets: list[int | None] = [i.id for i in contact.confirmed_institutions] or [None]
+        new = [
+            t
+            for t in targets
+            if (contact.id, t) not in invited and not (t is None and contact.id in invited_contacts)
+        ]
+        if not new:
+            continue
+        invitations = [
+            Invitation(
+                campaign=campaign,
+                contact=contact,
+                institution_id=t,
+                expires_at=closing_time(campaign),
+                events=[],
+            )
+            for t in new
+        ]
+        db.session.add_all(invitations)
+        db.session.flush()
+        for invitation in invitations:
+            set_status(invitation, InvitationStatus.QUEUED, at=now)
+        queue(
+            MessageKind.INVITATION,
+            contact.email,
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            invitation_ids=[i.id for i in invitations],
+            now=now,
+        )
+        report.invitations += len(invitations)
+        report.emails += 1
+    audit(
+        "campaign.invite",
+        actor,
+        target_type="campaign",
+        target_id=campaign.id,
+        invitations=report.invitations,
+        emails=report.emails,
+    )
+    return report
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a link token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_token(invitation: Invitation) -> str:
+    """A fresh link token for an invitation; only its hash is stored. Called at send time."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(InvitationToken(invitation_id=invitation.id, token_hash=token_hash(token)))
+    return token
+
+
+def is_open(invitation: Invitation, now: datetime | None = None) -> bool:
+    """True while the invitation's links work: not revoked and not expired."""
+    now = now or utcnow()
+    return invitation.revoked_at is None and (
+        invitation.expires_at is None or invitation.expires_at > now
+    )
+
+
+def resolve_token(token: str, now: datetime | None = None) -> Invitation:
+    """The open invitation a link token belongs to; InvalidLink otherwise (unknown, expired
+    and revoked alike)."""
+    if not token or len(token) > 100:
+        raise InvalidLink
+    invitation = db.session.scalar(
+        select(Invitation)
+        .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
+        .where(InvitationToken.token_hash == token_hash(token))
+    )
+    if invitation is None or not is_open(invitation, now):
+        raise InvalidLink
+    return invitation
+
+
+def mark_opened(invitation: Invitation) -> None:
+    """The respondent acted on the page for the first time (a GET never counts: mail
+    scanners fetch links before people do)."""
+    if invitation.opened_at is None:
+        set_status(invitation, InvitationStatus.OPENED)
+
+
+def opt_out(invitation: Invitation, *, everything: bool, one_click: bool = False) -> None:
+    """Stop mail for this campaign's invitations of the contact, or for all campaigns."""
+    contact = invitation.contact
+    now = utcnow()
+    siblings = db.session.scalars(
+        select(Invitation).where(
+            Invitation.contact_id == contact.id,
+            *([] if everything else [Invitation.campaign_id == invitation.campaign_id]),
+        )
+    )
+    for sibling in siblings:
+        if sibling.opted_out_at is None:
+            set_status(
+                sibling,
+                InvitationStatus.OPTED_OUT,
+                at=now,
+                scope="all" if everything else "campaign",
+                one_click=one_click,
+            )
+    if everything:
+        contact.opted_out_at = contact.opted_out_at or now
+    audit(
+        "invitation.opt_out",
+        contact.email,
+        target_type="invitation",
+        target_id=invitation.id,
+        scope="all" if everything else "campaign",
+        one_click=one_click,
+    )
+
+
+def revoke(invitation: Invitation, *, actor: str) -> None:
+    """Revoke an invitation: all of its links stop working at once."""
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        audit("invitation.revoke", actor, target_type="invitation", target_id=invitation.id)
+
+
+def reopen(invitation: Invitation, expires_at: datetime, *, actor: str) -> None:
+    """Give an invitation its own expiry (e.g. after a curator asks for changes)."""
+    invitation.revoked_at = None
+    invitation.expires_at = expires_at
+    audit(
+        "invitation.reopen",
+        actor,
+        target_type="invitation",
+        target_id=invitation.id,
+        expires_at=expires_at.isoformat(),
+    )
+
+
+def resend(invitation: Invitation, *, actor: str) -> OutboxMessage:
+    """Send the invitation again; the new email carries a fresh link, old links still work."""
+    if not is_open(invitation):
+        raise CampaignError("The invitation is revoked or expired; reopen it first.")
+    if not is_reachable(invitation.contact) or invitation.opted_out_at:
+        raise CampaignError("The contact opted out, bounced or is inactive.")
+    message = queue(
+        MessageKind.INVITATION,
+        invitation.contact.email,
+        campaign_id=invitation.campaign_id,
+        contact_id=invitation.contact_id,
+        invitation_ids=[invitation.id],
+    )
+    audit("invitation.resend", actor, target_type="invitation", target_id=invitation.id)
+    return message
+
+
+def mark_bounced(invitations: list[Invitation], reason: str, *, actor: str) -> int:
+    """Mark invitations bounced (and their contact unreachable) with the reason."""
+    for invitation in invitations:
+        if invitation.bounced_at is None:
+            set_status(invitation, InvitationStatus.BOUNCED, reason=reason)
+            invitation.contact.bounced_at = invitation.contact.bounced_at or utcnow()
+            audit(
+                "invitation.bounce",
+                actor,
+                target_type="invitation",
+                target_id=invitation.id,
+                reason=reason[:500],
+            )
+    return len(invitations)
+
+
+# Reminders -----------------------------------------------------------------------------
+
+
+def remindable(campaign: Campaign, now: datetime | None = None) -> Any:
+    """SELECT of invitations a reminder may go to: sent, not answered, still open, and the
+    contact neither opted out nor bounced."""
+    now = now or utcnow()
+    return (
+        select(Invitation)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(
+            Invitation.campaign_id == campaign.id,
+            Invitation.status.in_(REMINDABLE),
+            Invitation.revoked_at.is_(None),
+            (Invitation.expires_at.is_(None)) | (Invitation.expires_at > now),
+            Invitation.opted_out_at.is_(None),
+            Invitation.bounced_at.is_(None),
+            Contact.active,
+            Contact.opted_out_at.is_(None),
+            Contact.bounced_at.is_(None),
+        )
+    )
+
+
+def remind(
+    campaign: Campaign, invitations: list[Invitation], *, actor: str, now: datetime | None = None
+) -> int:
+    """Queue one reminder email per contact for the given (remindable) invitations."""
+    by_contact: dict[int, list[Invitation]] = defaultdict(list)
+    for invitation in invitations:
+        by_contact[invitation.contact_id].append(invitation)
+    for contact_invitations in by_contact.values():
+        for invitation in contact_invitations:
+            invitation.reminders_sent += 1
+        contact = contact_invitations[0].contact
+        queue(
+            MessageKind.REMINDER,
+            contact.email,
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            invitation_ids=[i.id for i in contact_invitations],
+            now=now,
+        )
+    if invitations:
+        audit(
+            "campaign.remind",
+            actor,
+            target_type="campaign",
+            target_id=campaign.id,
+            invitations=len(invitations),
+            emails=len(by_contact),
+        )
+    return len(by_contact)
+
+
+def due_reminders(campaign: Campaign, now: datetime) -> list[Invitation]:
+    """Invitations the campaign's reminder policy says are due now."""
+    wait = timedelta(days=campaign.remind_after_days)
+    return list(
+        db.session.scalars(
+            remindable(campaign, now)
+            .where(
+                Invitation.reminders_sent < campaign.max_reminders,
+                Invitation.last_sent_at <= now - wait,
+            )
+            .order_by(Invitation.id)
+        )
+    )
+
+
+@dataclass
+class TickReport:
+    """What one tick queued."""
+
+    campaigns: int = 0
+    reminders: int = 0
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        return f"{self.campaigns} open campaigns checked; {self.reminders} reminder emails queued"
+
+
+def tick(*, now: datetime | None = None) -> TickReport:
+    """Queue what the reminder policies say is due; safe to run every few minutes.
+
+    A reminder waits for the previous email to be sent (``last_sent_at``), so a tick never
+    queues a second reminder while the first is still in the outbox.
+    """
+    now = now or utcnow()
+    report = TickReport()
+    today = now.date()
+    open_campaigns = db.session.scalars(
+        select(Campaign).where(Campaign.opens_on <= today, Campaign.closes_on >= today)
+    )
+    for campaign in open_campaigns:
+        report.campaigns += 1
+        pending = {
+            i
+            for ids in db.session.scalars(
+                select(OutboxMessage.invitation_ids).where(
+                    OutboxMessage.campaign_id == campaign.id,
+                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                )
+            )
+            for i in ids
+        }
+        due = [i for i in due_reminders(campaign, now) if i.id not in pending]
+        report.reminders += remind(campaign, due, actor="policy", now=now)
+    return report
+
+
+# Status counts -------------------------------------------------------------------------
+
+
+def status_counts(campaign: Campaign) -> dict[InvitationStatus, int]:
+    """Invitations of the campaign per current status (every status, zero included)."""
+    rows = db.session.execute(
+        select(Invitation.status, func.count())
+        .where(Invitation.campaign_id == campaign.id)
+        .group_by(Invitation.status)
+    )
+    counts = dict.fromkeys(InvitationStatus, 0)
+    counts.update({status: count for status, count in rows})
+    return counts

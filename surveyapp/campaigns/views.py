@@ -1,0 +1,416 @@
+"""Coordinator pages: contacts and their institutions, campaigns, invitations, reminders.
+
+Two blueprints, contacts and campaigns, each open to coordinators and admins (declared
+once below).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from surveyapp.auth.access import restrict
+from surveyapp.auth.forms import ConfirmForm
+from surveyapp.campaigns import emails, service
+from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportForm
+from surveyapp.campaigns.models import Campaign, Contact, Invitation
+from surveyapp.campaigns.templates import TemplateProblem
+from surveyapp.extensions import db
+from surveyapp.mail.models import OutboxMessage
+from surveyapp.registry import values
+from surveyapp.tabular import ImportFileError
+from surveyapp.vocabulary import InvitationStatus, LinkStatus, Role
+
+COORDINATORS = [Role.ADMIN, Role.COORDINATOR]
+contacts = Blueprint("contacts", __name__, url_prefix="/contacts")
+restrict(contacts, COORDINATORS)
+campaigns = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+restrict(campaigns, COORDINATORS)
+PAGE_SIZE = 100
+
+
+# Contacts ------------------------------------------------------------------------------
+
+
+@contacts.get("/")
+def contact_list() -> str:
+    """Contacts with their institutions; search by name, email or institution."""
+    q = request.args.get("q", "").strip().lower()
+    query = select(Contact).options(selectinload(Contact.links))
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(
+            or_(
+                func.lower(Contact.email).like(pattern),
+                func.lower(func.coalesce(Contact.name, "")).like(pattern),
+                func.lower(func.coalesce(Contact.institution_name, "")).like(pattern),
+            )
+        )
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Contact.email).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    proposed = (
+        db.session.scalar(
+            select(func.count()).select_from(
+                select(service.ContactLink)
+                .where(service.ContactLink.status == LinkStatus.PROPOSED)
+                .subquery()
+            )
+        )
+        or 0
+    )
+    return render_template(
+        "campaigns/contacts.html",
+        contacts=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        q=q,
+        proposed=proposed,
+        import_form=ContactImportForm(),
+        form=ContactForm(),
+    )
+
+
+def _contact_fields(form: ContactForm) -> dict[str, Any]:
+    reading = values.read_country(form.country.data or "")
+    if reading.problem:
+        form.country.errors.append(reading.problem)
+    fields: dict[str, Any] = {
+        "name": form.name.data or None,
+        "institution_name": form.institution_name.data or None,
+        "country_code": reading.value,
+    }
+    try:
+        fields["language"] = service.read_language(form.language.data or "")
+    except service.CampaignError as exc:
+        form.language.errors.append(str(exc))
+    return fields
+
+
+@contacts.post("/")
+def contact_add() -> Any:
+    """Add one contact by hand (or update the one with that email)."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        fields = _contact_fields(form)
+        try:
+            email = service.normalise_contact_email(form.email.data)
+        except service.CampaignError as exc:
+            form.email.errors.append(str(exc))
+        if not form.errors:
+            contact, _outcome = service.upsert_contact(email, source="ui", **fields)
+            service.propose_links(contact)
+            db.session.commit()
+            flash(f"{contact.email} saved.", "success")
+            return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+    return render_template(
+        "campaigns/contacts.html",
+        contacts=[],
+        total=0,
+        page=1,
+        pages=1,
+        q="",
+        proposed=0,
+        import_form=ContactImportForm(),
+        form=form,
+    ), 400
+
+
+@contacts.post("/import")
+def contact_import() -> Any:
+    """Import contacts: good rows kept, skipped rows listed with row, column and reason."""
+    form = ContactImportForm()
+    if not form.validate_on_submit():
+        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("contacts.contact_list"))
+    upload = form.file.data
+    suffix = Path(upload.filename or "contacts.csv").suffix.lower()
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / f"{Path(upload.filename or 'contacts').stem[:80]}{suffix}"
+        upload.save(path)
+        try:
+            report = service.import_contacts(path, actor=current_user.email)
+        except ImportFileError as exc:
+            db.session.rollback()
+            return render_template(
+                "campaigns/contact_import.html", problems=exc.problems, report=None
+            ), 400
+    db.session.commit()
+    return render_template("campaigns/contact_import.html", report=report, problems=None)
+
+
+@contacts.route("/<int:contact_id>", methods=["GET", "POST"])
+def contact_detail(contact_id: int) -> Any:
+    """Edit a contact and decide its proposed institutions."""
+    contact = db.session.get(Contact, contact_id) or abort(404)
+    form = ContactForm(obj=contact) if request.method == "GET" else ContactForm()
+    if request.method == "GET":
+        form.country.data = contact.country_code or ""
+    if request.method == "POST" and form.validate_on_submit():
+        fields = _contact_fields(form)
+        if not form.errors:
+            for key, value in fields.items():
+                setattr(contact, key, value)
+            db.session.commit()
+            flash("Contact saved.", "success")
+            return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+    return render_template(
+        "campaigns/contact.html", contact=contact, form=form, confirm=ConfirmForm()
+    )
+
+
+@contacts.route("/links", methods=["GET", "POST"])
+def links() -> Any:
+    """One screen to confirm or reject every proposed contact-institution link."""
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        decisions = {}
+        for key, choice in request.form.items():
+            if key.startswith("link-") and choice in ("confirm", "reject"):
+                contact_id, _, institution_id = key.removeprefix("link-").partition("-")
+                decisions[(int(contact_id), int(institution_id))] = choice == "confirm"
+        try:
+            changed = service.decide_links(decisions, actor=current_user.email)
+        except service.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"{changed} links decided.", "success")
+        return redirect(url_for("contacts.links"))
+    return render_template(
+        "campaigns/links.html", links=service.proposed_links(), confirm=ConfirmForm()
+    )
+
+
+# Campaigns -----------------------------------------------------------------------------
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return db.session.get(Campaign, campaign_id) or abort(404)
+
+
+@campaigns.get("/")
+def campaign_list() -> str:
+    """Every campaign with its invitation counts."""
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.opens_on.desc())).all()
+    return render_template(
+        "campaigns/campaigns.html",
+        campaigns=rows,
+        counts={c.id: service.status_counts(c) for c in rows},
+    )
+
+
+@campaigns.route("/new", methods=["GET", "POST"])
+def campaign_new() -> Any:
+    """Create a campaign (the Table 1 questionnaire, default texts to adapt)."""
+    form = CampaignForm()
+    if request.method == "GET":
+        form.opens_on.data = date.today()  # noqa: DTZ011 - a default for a date picker
+        form.sender_email.data = form.sender_email.data or None
+    if form.validate_on_submit():
+        try:
+            campaign = service.create_campaign(
+                form.name.data, form.closes_on.data, actor=current_user.email, **form.settings()
+            )
+        except (service.CampaignError, TemplateProblem) as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
+    return render_template("campaigns/campaign_form.html", form=form, campaign=None), (
+        400 if form.errors else 200
+    )
+
+
+@campaigns.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+def campaign_edit(campaign_id: int) -> Any:
+    """Change a campaign's settings and texts."""
+    campaign = _campaign(campaign_id)
+    form = CampaignForm(obj=campaign)
+    if form.validate_on_submit():
+        try:
+            service.update_campaign(campaign, actor=current_user.email, **form.settings())
+        except (service.CampaignError, TemplateProblem) as exc:
+            db.session.rollback()
+            form.invitation_subject.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Campaign saved.", "success")
+            return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
+    return render_template("campaigns/campaign_form.html", form=form, campaign=campaign), (
+        400 if form.errors else 200
+    )
+
+
+@campaigns.get("/<int:campaign_id>")
+def campaign_detail(campaign_id: int) -> str:
+    """Counts per status and the invitations, filtered by status or "not answered"."""
+    campaign = _campaign(campaign_id)
+    status = request.args.get("status", "")
+    query = (
+        select(Invitation)
+        .where(Invitation.campaign_id == campaign.id)
+        .options(selectinload(Invitation.contact), selectinload(Invitation.institution))
+    )
+    if status == "unanswered":
+        query = query.where(Invitation.status.in_(service.UNANSWERED))
+    elif status in {s.value for s in InvitationStatus}:
+        query = query.where(Invitation.status == InvitationStatus(status))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    invitations = db.session.scalars(
+        query.order_by(Invitation.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    remindable = (
+        db.session.scalar(select(func.count()).select_from(service.remindable(campaign).subquery()))
+        or 0
+    )
+    pending = (
+        db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.campaign_id == campaign.id,
+                OutboxMessage.status.in_(["pending", "sending"]),
+            )
+        )
+        or 0
+    )
+    return render_template(
+        "campaigns/campaign.html",
+        campaign=campaign,
+        counts=service.status_counts(campaign),
+        invitations=invitations,
+        status=status,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        remindable=remindable,
+        pending=pending,
+        confirm=ConfirmForm(),
+        statuses=list(InvitationStatus),
+        contacts=db.session.scalars(select(Contact).order_by(Contact.email).limit(50)).all(),
+    )
+
+
+@campaigns.post("/<int:campaign_id>/invite")
+def campaign_invite(campaign_id: int) -> Any:
+    """Queue invitations for every active contact not yet invited."""
+    campaign = _campaign(campaign_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            report = service.invite(campaign, actor=current_user.email)
+        except service.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(report.summary(), "success")
+    return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
+
+
+@campaigns.route("/<int:campaign_id>/remind", methods=["GET", "POST"])
+def campaign_remind(campaign_id: int) -> Any:
+    """Remind everyone who has not answered: first who and how many, then send."""
+    campaign = _campaign(campaign_id)
+    targets = db.session.scalars(
+        service.remindable(campaign).options(
+            selectinload(Invitation.contact), selectinload(Invitation.institution)
+        )
+    ).all()
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        emails_queued = service.remind(campaign, list(targets), actor=current_user.email)
+        db.session.commit()
+        flash(f"{emails_queued} reminder emails queued for {len(targets)} invitations.", "success")
+        return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
+    return render_template(
+        "campaigns/remind.html", campaign=campaign, targets=targets, confirm=ConfirmForm()
+    )
+
+
+def _invitation(campaign: Campaign, invitation_id: int) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.campaign_id != campaign.id:
+        abort(404)
+    return invitation
+
+
+@campaigns.get("/<int:campaign_id>/invitations/<int:invitation_id>")
+def invitation_detail(campaign_id: int, invitation_id: int) -> str:
+    """An invitation's timeline and actions."""
+    campaign = _campaign(campaign_id)
+    invitation = _invitation(campaign, invitation_id)
+    return render_template(
+        "campaigns/invitation.html",
+        campaign=campaign,
+        invitation=invitation,
+        confirm=ConfirmForm(),
+        is_open=service.is_open(invitation),
+    )
+
+
+@campaigns.post("/<int:campaign_id>/invitations/<int:invitation_id>/<action>")
+def invitation_action(campaign_id: int, invitation_id: int, action: str) -> Any:
+    """Resend, revoke, remind or mark bounced one invitation."""
+    campaign = _campaign(campaign_id)
+    invitation = _invitation(campaign, invitation_id)
+    if action not in ("resend", "revoke", "remind", "bounced"):
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            if action == "resend":
+                service.resend(invitation, actor=current_user.email)
+            elif action == "revoke":
+                service.revoke(invitation, actor=current_user.email)
+            elif action == "remind":
+                service.remind(campaign, [invitation], actor=current_user.email)
+            else:
+                service.mark_bounced([invitation], "marked by hand", actor=current_user.email)
+        except service.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"Invitation {invitation.id}: {action} done.", "success")
+    return redirect(
+        url_for("campaigns.invitation_detail", campaign_id=campaign.id, invitation_id=invitation.id)
+    )
+
+
+@campaigns.get("/<int:campaign_id>/preview")
+def campaign_preview(campaign_id: int) -> str:
+    """The invitation and reminder as a real contact would get them (with a sample link)."""
+    from surveyapp.campaigns import templates
+
+    campaign = _campaign(campaign_id)
+    contact = None
+    if request.args.get("contact_id", "").isdigit():
+        contact = db.session.get(Contact, int(request.args["contact_id"]))
+    institutions = contact.confirmed_institutions if contact else []
+    context = dict(templates.SAMPLE)
+    context |= {"campaign": campaign.name, "deadline": campaign.closes_on.strftime("%d %B %Y")}
+    if contact:
+        context |= {
+            "person": contact.name or "colleague",
+            "institution": " and ".join(i.name for i in institutions) or emails.NEW_INSTITUTION,
+        }
+    rendered = {
+        kind: {
+            "subject": templates.render(getattr(campaign, f"{kind}_subject"), context, html=False),
+            "text": templates.render(getattr(campaign, f"{kind}_text"), context, html=False),
+            "html": templates.render(getattr(campaign, f"{kind}_html"), context, html=True),
+        }
+        for kind in ("invitation", "reminder")
+    }
+    return render_template(
+        "campaigns/preview.html", campaign=campaign, contact=contact, rendered=rendered
+    )
