@@ -12,13 +12,18 @@ committed (for concurrency tests) and every table is emptied afterwards.
 
 from __future__ import annotations
 
+import email
 import os
 import re
+import socket
 from collections.abc import Iterator
+from email import policy
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
@@ -249,3 +254,46 @@ def staff(make_user, auth) -> str:
     response = auth.login(email)
     assert response.status_code == 302, response.get_data(as_text=True)
     return email
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it accepts, or answers with a chosen reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply:
+            return self.reply
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, SmtpRecorder]]:
+    """A real SMTP server (aiosmtpd) on a free local port, for the whole test run."""
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, recorder
+    controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox(app: Flask, smtp_server, monkeypatch) -> SmtpRecorder:
+    """Point the app's mail settings at the test SMTP server; returns its recorder, emptied."""
+    controller, recorder = smtp_server
+    recorder.messages.clear()
+    recorder.reply = None
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 5)
+    return recorder

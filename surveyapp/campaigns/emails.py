@@ -127,6 +127,7 @@ def _sent(message: OutboxMessage) -> None:
         set_status(
             invitation,
             InvitationStatus.SENT,
+            at=message.sent_at,
             kind=message.kind.value,
             message_id=message.message_id,
         )

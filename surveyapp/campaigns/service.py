@@ -518,13 +518,14 @@ def invite(
     query = select(Contact).options(selectinload(Contact.links)).order_by(Contact.id)
     if contact_ids is not None:
         query = query.where(Contact.id.in_(contact_ids))
-    invited = set(
-        db.session.execute(
+    invited = {
+        (contact_id, institution_id)
+        for contact_id, institution_id in db.session.execute(
             select(Invitation.contact_id, Invitation.institution_id).where(
                 Invitation.campaign_id == campaign.id
             )
-        ).tuples()
-    )
+        )
+    }
     invited_contacts = {contact_id for contact_id, _ in invited}
     for contact in db.session.scalars(query):
         if not is_reachable(contact):

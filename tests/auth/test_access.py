@@ -28,8 +28,15 @@ def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:
 def test_every_blueprint_is_public_on_purpose_or_restricted(app):
     blueprints = {r.endpoint.rpartition(".")[0] or None for r in app.url_map.iter_rules()}
     assert blueprints - PUBLIC_BLUEPRINTS - {"static"} == set(RESTRICTED) - {None}
-    assert set(RESTRICTED) == {"account", "users", "audit", "registry_staff", "registry_import",
-                               "contacts", "campaigns"}
+    assert set(RESTRICTED) == {
+        "account",
+        "users",
+        "audit",
+        "registry_staff",
+        "registry_import",
+        "contacts",
+        "campaigns",
+    }
 
 
 @pytest.fixture
