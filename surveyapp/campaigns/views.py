@@ -11,7 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -216,11 +225,17 @@ def campaign_new() -> Any:
     form = CampaignForm()
     if request.method == "GET":
         form.opens_on.data = date.today()  # noqa: DTZ011 - a default for a date picker
-        form.sender_email.data = form.sender_email.data or None
+        form.sender_email.data = current_app.config["MAIL_DEFAULT_SENDER"]
+        form.sender_name.data = "ATMP facility registry"
     if form.validate_on_submit():
+        settings = form.settings()
         try:
             campaign = service.create_campaign(
-                form.name.data, form.closes_on.data, actor=current_user.email, **form.settings()
+                form.name.data,
+                settings.pop("closes_on"),
+                actor=current_user.email,
+                opens_on=settings.pop("opens_on"),
+                **settings,
             )
         except (service.CampaignError, TemplateProblem) as exc:
             db.session.rollback()

@@ -208,3 +208,14 @@ def test_send_pending_command_reports_and_exits_non_zero_on_failure(
     assert result.exit_code == 1
     assert "0 sent, 0 to retry, 1 failed" in result.output
     assert "554 5.7.1 Rejected" in result.output
+
+
+def test_the_worker_command_sends_what_is_due_and_stops_when_idle(
+    campaign, make_contact, mailbox, runner
+):
+    queued(campaign, make_contact, 2)
+    result = runner.invoke(args=["mail", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "2 sent, 0 to retry, 0 failed" in result.output
+    assert result.output.strip().endswith("mail worker stopped")
+    assert len(mailbox.messages) == 2
