@@ -98,6 +98,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - fixed on purpose for tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("SURVEYAPP_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
+    LINK_RATE_LIMIT = "10000 per minute"  # the rate-limit test sets its own
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_KIB = 8
     ARGON2_PARALLELISM = 1

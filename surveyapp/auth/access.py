@@ -61,10 +61,11 @@ def _load_user(session_id: str) -> User | None:
 
 @login_manager.request_loader
 def _load_user_from_token(req: Any) -> User | None:
+    """API tokens work for the API only, never for staff pages."""
     from surveyapp.auth.service import user_for_token
 
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
         return None
     return user_for_token(header.removeprefix("Bearer ").strip())
 

@@ -201,6 +201,9 @@ def _render(ids: list[int], report: SendReport) -> list[tuple[int, EmailMessage]
             message.last_error = str(exc)
             message.lease_until = None
             report.cancelled += 1
+        except Exception as exc:  # a bug must not stop the other messages of the batch
+            current_app.logger.exception("could not build outbox message %s", message_id)
+            _give_up(message, f"could not build the email: {exc}", report)
     db.session.commit()
     return rendered
 

@@ -109,3 +109,11 @@ def test_a_token_needs_a_name(client, staff):
     )
     assert response.status_code == 400
     assert "This field is required" in response.get_data(as_text=True)
+
+
+def test_a_token_opens_the_api_only_not_staff_pages(app, client, staff, table1):
+    token = create_token(client)
+    other = app.test_client()
+    assert other.get("/account/", headers=bearer(token)).status_code == 302
+    assert other.get("/staff/registry/export.csv", headers=bearer(token)).status_code == 302
+    assert other.get("/api/v1/stats", headers=bearer(token)).status_code == 200
