@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, render_template
 
 import config as settings
+from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
 from surveyapp.extensions import csrf, db, limiter, migrate
@@ -112,6 +113,13 @@ def _register_blueprints(app: Flask) -> None:
             "Disallow: /staff/\nDisallow: /admin/\n",
             mimetype="text/plain",
         )
+
+    @app.template_filter("label")
+    def _label(value: str | None, vocabulary: str) -> str:
+        """The human label of a stored vocabulary value, e.g. {{ t|label("AtmpType") }}."""
+        if not value:
+            return ""
+        return getattr(vocabulary_module, vocabulary)(value).label
 
     @app.context_processor
     def _navigation() -> dict[str, Any]:
