@@ -82,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
     from surveyapp.history.views import blueprint as audit_log
     from surveyapp.mail.cli import mail_cli
+    from surveyapp.questionnaire import emails as questionnaire_emails
+    from surveyapp.questionnaire import views as questionnaire_views
     from surveyapp.registry import staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
@@ -97,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         campaign_views.contacts,
         campaign_views.campaigns,
         link_views.blueprint,
+        questionnaire_views.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
@@ -104,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     for command in (users_cli, contacts_cli, campaigns_cli, mail_cli):
         app.cli.add_command(command)
     emails.register_deliveries()
+    questionnaire_emails.register_deliveries()
 
     @app.get("/robots.txt")
     def robots() -> Any:

@@ -144,6 +144,17 @@ class InvitationStatus(Vocabulary):
     OPTED_OUT = "opted_out", "Opted out"
 
 
+class SubmissionStatus(Vocabulary):
+    """Where a questionnaire submission stands; the review works through these."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
 class LinkStatus(Vocabulary):
     """Whether a contact speaks for a registry institution."""
 

@@ -95,7 +95,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_invitation_contact_id_contact')),
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_invitation_institution_id_institution')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invitation')),
-    sa.UniqueConstraint('campaign_id', 'contact_id', 'institution_id', name='once')
+    sa.UniqueConstraint('campaign_id', 'contact_id', 'institution_id', name='uq_invitation_once')
     )
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.create_index('ix_invitation_campaign_status', ['campaign_id', 'status'], unique=False)

@@ -75,6 +75,7 @@ def start(token: str) -> Any:
     if StartForm().validate_on_submit():
         service.mark_opened(invitation)
         db.session.commit()
+        return redirect(url_for("questionnaire.form", token=token))
     return redirect(url_for("link.landing", token=token))
 
 

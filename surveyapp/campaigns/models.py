@@ -101,7 +101,7 @@ class Invitation(db.Model):
 
     __tablename__ = "invitation"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "contact_id", "institution_id", name="once"),
+        UniqueConstraint("campaign_id", "contact_id", "institution_id", name="uq_invitation_once"),
         Index("ix_invitation_campaign_status", "campaign_id", "status"),
     )
 

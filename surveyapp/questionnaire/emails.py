@@ -1,0 +1,98 @@
+"""The confirmation email: a copy of the answers and a fresh link to amend them."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from markupsafe import Markup
+from sqlalchemy import select
+
+from surveyapp.campaigns.emails import site_url
+from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.service import is_open, mint_token
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.history.service import audit
+from surveyapp.mail.delivery import Delivery, Undeliverable, register
+from surveyapp.mail.models import OutboxMessage
+from surveyapp.questionnaire.models import SubmissionVersion
+from surveyapp.questionnaire.service import definition_for, summary
+from surveyapp.vocabulary import MessageKind
+
+
+def build(message: OutboxMessage) -> EmailMessage:
+    """Render the confirmation of one submitted version, minting a link token."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.id.in_(message.invitation_ids))
+    )
+    version = db.session.get(SubmissionVersion, message.context.get("submission_version_id"))
+    if invitation is None or version is None or not is_open(invitation):
+        raise Undeliverable("the invitation or the submission is gone")
+    campaign, contact = invitation.campaign, invitation.contact
+    link = site_url(f"/i/{mint_token(invitation)}/thanks")
+    sections = summary(definition_for(invitation), version.answers)
+    what = (
+        "You confirmed that the registry's entries are still correct."
+        if version.nothing_changed
+        else "These are the answers you sent:"
+    )
+    text_lines = [
+        f"Dear {contact.name or 'colleague'},",
+        "",
+        f"Thank you for answering the {campaign.name} survey. A curator will review "
+        "your answers before they reach the registry.",
+        "",
+        what,
+        "",
+    ]
+    for heading, rows in sections:
+        text_lines.append(heading)
+        text_lines += [f"  {label}: {value or '-'}" for label, value in rows]
+        text_lines.append("")
+    text_lines += [f"To see or amend your answers until a curator takes them into review: {link}"]
+    html = Markup(
+        "<p>Dear {},</p><p>Thank you for answering the {} survey. A curator will "
+        "review your answers before they reach the registry.</p><p>{}</p>"
+    ).format(contact.name or "colleague", campaign.name, what)
+    for heading, rows in sections:
+        html += Markup("<h3>{}</h3><table>{}</table>").format(
+            heading,
+            Markup("").join(
+                Markup("<tr><th align='left'>{}</th><td>{}</td></tr>").format(label, value or "-")
+                for label, value in rows
+            ),
+        )
+    html += Markup('<p><a href="{}">See or amend your answers</a></p>').format(link)
+
+    email = EmailMessage()
+    email["Subject"] = f"Your answers to {campaign.name}"
+    email["From"] = formataddr((campaign.sender_name, campaign.sender_email))
+    email["To"] = formataddr((contact.name or "", contact.email))
+    if campaign.reply_to:
+        email["Reply-To"] = campaign.reply_to
+    email["Message-ID"] = message.message_id
+    email["Date"] = format_datetime(utcnow())
+    email["Auto-Submitted"] = "auto-replied"
+    email.set_content("\n".join(text_lines) + "\n")
+    email.add_alternative(str(html), subtype="html")
+    return email
+
+
+def _sent(_message: OutboxMessage) -> None:
+    """A confirmation changes no invitation status."""
+
+
+def _failed(message: OutboxMessage, reason: str) -> None:
+    audit(
+        "mail.confirmation_failed",
+        "mail worker",
+        target_type="outbox_message",
+        target_id=message.id,
+        reason=reason[:500],
+    )
+
+
+def register_deliveries() -> None:
+    """Tell the mail worker how to build confirmation emails."""
+    register(MessageKind.CONFIRMATION, Delivery(render=build, on_sent=_sent, on_failed=_failed))

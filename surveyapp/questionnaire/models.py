@@ -1,0 +1,77 @@
+"""Questionnaire submissions and their versions.
+
+A submission holds one respondent's answers for one invitation (or, later, a public
+suggestion): the institution's fields once, and one block per entry, each block carrying
+the id of the registry entry it was pre-filled from (none for a new programme) and whether
+the respondent still runs it. Answers use the controlled-value shapes of
+:mod:`surveyapp.registry.values`, so the review compares them with the registry directly.
+Every submit or amendment freezes the answers as a new :class:`SubmissionVersion`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveyapp.database import enum_column, utcnow
+from surveyapp.extensions import db
+from surveyapp.vocabulary import SubmissionStatus
+
+
+class Submission(db.Model):
+    """One respondent's answers for one invitation, from draft to decision."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id"), unique=True, index=True
+    )
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(64))
+    definition_version: Mapped[int]
+    status: Mapped[SubmissionStatus] = mapped_column(
+        enum_column(SubmissionStatus, "submission_status"),
+        default=SubmissionStatus.DRAFT,
+        index=True,
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nothing_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_store: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    versions: Mapped[list[SubmissionVersion]] = relationship(
+        back_populates="submission",
+        order_by="SubmissionVersion.number",
+        cascade="all, delete-orphan",
+    )
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class SubmissionVersion(db.Model):
+    """The answers as submitted once (the first submission or an amendment)."""
+
+    __tablename__ = "submission_version"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "number", name="uq_submission_version_number"),
+        UniqueConstraint("submit_key", name="uq_submission_version_submit_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    number: Mapped[int]
+    answers: Mapped[dict[str, Any]] = mapped_column()
+    nothing_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    submit_key: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")

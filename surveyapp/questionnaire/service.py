@@ -1,0 +1,217 @@
+"""Answering a questionnaire through an invitation: pre-fill, drafts, submit, amend.
+
+A submission starts from the registry's current values for the invitation's institution
+(one block per active entry). Drafts are saved under the same invitation, so any of its
+links brings them back. Submitting freezes the answers as a version; a repeated submit of
+the same form rendering (same submit key) is recognised and counted once. While a
+submission is "submitted" the respondent may amend it (a new version); once a curator has
+taken it into review it is closed to the respondent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.service import set_status
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.mail.service import queue
+from surveyapp.questionnaire.definition import Definition, load_definition
+from surveyapp.questionnaire.models import Submission, SubmissionVersion
+from surveyapp.registry.models import Institution
+from surveyapp.registry.service import controlled_value
+from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
+
+EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.CHANGES_REQUESTED)
+
+
+class QuestionnaireError(Exception):
+    """The answer cannot be taken as asked; the message says why, for the respondent."""
+
+
+class SubmissionClosed(QuestionnaireError):
+    """A curator has taken the submission into review or decided it."""
+
+    MESSAGE = (
+        "A curator is reviewing your answers, so they can no longer be changed here. "
+        "Reply to the invitation email if something is wrong."
+    )
+
+
+def definition_for(invitation: Invitation) -> Definition:
+    """The questionnaire version the invitation's campaign uses."""
+    campaign = invitation.campaign
+    return load_definition(campaign.questionnaire_id, campaign.questionnaire_version)
+
+
+def prefill(definition: Definition, institution: Institution | None) -> dict[str, Any]:
+    """Answers as the registry holds them now: the institution and each active entry."""
+    if institution is None:
+        return {"institution": {}, "entries": [{"entry_id": None, "active": True, "fields": {}}]}
+    return {
+        "institution": {
+            f.key: controlled_value(institution, f.key)
+            for f in definition.level_fields("institution")
+        },
+        "entries": [
+            {
+                "entry_id": entry.id,
+                "active": True,
+                "fields": {
+                    f.key: controlled_value(entry, f.key) for f in definition.level_fields("entry")
+                },
+            }
+            for entry in institution.entries
+            if entry.is_active
+        ],
+    }
+
+
+def submission_for(invitation: Invitation, *, create: bool = True) -> Submission:
+    """The invitation's submission, created as a pre-filled draft on first use.
+
+    With ``create=False`` (for pages fetched with GET, which must change nothing) a missing
+    submission is returned as an unsaved pre-filled draft.
+    """
+    submission = db.session.scalar(
+        select(Submission).where(Submission.invitation_id == invitation.id)
+    )
+    if submission is None:
+        definition = definition_for(invitation)
+        submission = Submission(
+            invitation_id=invitation.id,
+            institution_id=invitation.institution_id,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            answers=prefill(definition, invitation.institution),
+            versions=[],
+        )
+        db.session.add(submission)
+        db.session.flush()
+    return submission
+
+
+def is_editable(submission: Submission) -> bool:
+    """True while the respondent may still change the answers."""
+    return submission.status in EDITABLE
+
+
+def _check_editable(submission: Submission) -> None:
+    if not is_editable(submission):
+        raise SubmissionClosed(SubmissionClosed.MESSAGE)
+
+
+def _started(invitation: Invitation) -> None:
+    if invitation.started_at is None:
+        set_status(invitation, InvitationStatus.STARTED)
+
+
+def save_draft(
+    submission: Submission,
+    invitation: Invitation,
+    answers: dict[str, Any],
+    *,
+    consent_store: bool = False,
+    consent_publish: bool = False,
+) -> None:
+    """Keep the answers typed so far; the invitation counts as started."""
+    _check_editable(submission)
+    submission.answers = answers
+    submission.consent_store = consent_store
+    submission.consent_publish = consent_publish
+    _started(invitation)
+
+
+def submit(
+    submission: Submission,
+    invitation: Invitation,
+    answers: dict[str, Any],
+    *,
+    submit_key: str,
+    consent_store: bool,
+    consent_publish: bool,
+    nothing_changed: bool = False,
+) -> SubmissionVersion:
+    """Submit (or amend) the answers as a new version and queue the confirmation email.
+
+    Submitting the same rendering of the form twice returns the first version.
+    """
+    if submit_key:
+        earlier = db.session.scalar(
+            select(SubmissionVersion).where(SubmissionVersion.submit_key == submit_key)
+        )
+        if earlier is not None and earlier.submission_id == submission.id:
+            return earlier
+    _check_editable(submission)
+    if not consent_store:
+        raise QuestionnaireError(
+            "Please agree that the registry stores the contact details, or remove them."
+        )
+    now = utcnow()
+    submission.answers = answers
+    submission.nothing_changed = nothing_changed
+    submission.consent_store = consent_store
+    submission.consent_publish = consent_publish
+    submission.status = SubmissionStatus.SUBMITTED
+    submission.submitted_at = now
+    version = SubmissionVersion(
+        number=len(submission.versions) + 1,
+        answers=answers,
+        nothing_changed=nothing_changed,
+        consent_publish=consent_publish,
+        submit_key=submit_key or f"server-{now.timestamp()}",
+        submitted_at=now,
+    )
+    submission.versions.append(version)
+    _started(invitation)
+    set_status(
+        invitation,
+        InvitationStatus.SUBMITTED,
+        at=now,
+        version=version.number,
+        nothing_changed=nothing_changed,
+    )
+    db.session.flush()
+    queue(
+        MessageKind.CONFIRMATION,
+        invitation.contact.email,
+        campaign_id=invitation.campaign_id,
+        contact_id=invitation.contact_id,
+        invitation_ids=[invitation.id],
+        context={"submission_version_id": version.id},
+    )
+    return version
+
+
+def summary(
+    definition: Definition, answers: dict[str, Any]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Answers as text, for the confirmation page and email: (heading, [(label, text)])."""
+    from surveyapp.registry.values import render
+
+    sections = [
+        (
+            "Institution",
+            [
+                (f.heading, render(f, answers.get("institution", {}).get(f.key)))
+                for f in definition.level_fields("institution")
+            ],
+        )
+    ]
+    for number, entry in enumerate(answers.get("entries", []), start=1):
+        heading = f"Programme {number}" + (
+            "" if entry.get("active", True) else " (no longer active)"
+        )
+        sections.append(
+            (
+                heading,
+                [
+                    (f.heading, render(f, entry.get("fields", {}).get(f.key)))
+                    for f in definition.level_fields("entry")
+                ],
+            )
+        )
+    return sections

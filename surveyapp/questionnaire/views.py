@@ -1,0 +1,208 @@
+"""The questionnaire behind an invitation link: pre-filled, saved, submitted, amended.
+
+Every button saves what was typed. A validation error keeps every value and shows a
+message next to each field with a summary on top; an expired CSRF token keeps the input
+and asks to send it again. Works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from surveyapp.campaigns import service as campaigns
+from surveyapp.campaigns.models import Invitation
+from surveyapp.extensions import db, limiter
+from surveyapp.questionnaire import forms, service
+from surveyapp.questionnaire.models import Submission
+
+blueprint = Blueprint("questionnaire", __name__, url_prefix="/i")
+limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(blueprint)
+
+
+@blueprint.after_request
+def _capability_link_headers(response: Any) -> Any:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.errorhandler(campaigns.InvalidLink)
+def _invalid_link(_error: Exception) -> tuple[str, int]:
+    return render_template(
+        "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
+    ), 404
+
+
+def _render(
+    invitation: Invitation,
+    submission: Submission,
+    form: Any,
+    token: str,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+) -> tuple[str, int]:
+    definition = service.definition_for(invitation)
+    return render_template(
+        "questionnaire/form.html",
+        invitation=invitation,
+        submission=submission,
+        form=form,
+        token=token,
+        definition=definition,
+        notice=notice,
+        editable=service.is_editable(submission),
+        summary=service.summary(definition, submission.answers),
+    ), status
+
+
+def _filled_form(invitation: Invitation, submission: Submission) -> Any:
+    definition = service.definition_for(invitation)
+    data = forms.form_data(definition, submission.answers)
+    form = forms.questionnaire_form(definition, formdata=None, data=data)
+    form.consent_store.data = submission.consent_store
+    form.consent_publish.data = submission.consent_publish
+    form.submit_key.data = forms.new_submit_key()
+    return form
+
+
+@blueprint.errorhandler(CSRFError)
+def _expired(_error: CSRFError) -> Any:
+    """Keep everything typed and ask once to send it again with a fresh token."""
+    token = request.view_args.get("token", "") if request.view_args else ""
+    invitation = campaigns.resolve_token(token)
+    submission = service.submission_for(invitation, create=False)
+    definition = service.definition_for(invitation)
+    form = forms.questionnaire_form(definition, meta={"csrf": False})
+    form.validate()
+    form.submit_key.data = request.form.get("submit_key") or forms.new_submit_key()
+    return _render(
+        invitation,
+        submission,
+        form,
+        token,
+        status=400,
+        notice="Your page was open for a long time, so for your security nothing "
+        "was saved yet. Everything you typed is still here: please press "
+        "the button again.",
+    )
+
+
+@blueprint.get("/<token>/form")
+def form(token: str) -> Any:
+    """The questionnaire, pre-filled from the registry or the saved draft."""
+    invitation = campaigns.resolve_token(token)
+    submission = service.submission_for(invitation, create=False)
+    return _render(invitation, submission, _filled_form(invitation, submission), token)
+
+
+@blueprint.post("/<token>/form")
+def answer(token: str) -> Any:
+    """Save, add a programme, or submit; every button keeps what was typed."""
+    invitation = campaigns.resolve_token(token)
+    submission = service.submission_for(invitation)
+    definition = service.definition_for(invitation)
+    form = forms.questionnaire_form(definition)
+    if not service.is_editable(submission):
+        closed = service.SubmissionClosed.MESSAGE
+        return _render(
+            invitation,
+            submission,
+            _filled_form(invitation, submission),
+            token,
+            status=409,
+            notice=closed,
+        )
+    valid = form.validate()
+    answers = forms.answers_from_form(definition, form)
+    campaigns.mark_opened(invitation)
+    try:
+        if form.submit.data:
+            if not valid:
+                db.session.commit()
+                return _render(invitation, submission, form, token, status=400)
+            service.submit(
+                submission,
+                invitation,
+                answers,
+                submit_key=form.submit_key.data or "",
+                consent_store=form.consent_store.data,
+                consent_publish=form.consent_publish.data,
+            )
+            db.session.commit()
+            return redirect(url_for("questionnaire.thanks", token=token))
+        service.save_draft(
+            submission,
+            invitation,
+            answers,
+            consent_store=form.consent_store.data,
+            consent_publish=form.consent_publish.data,
+        )
+    except service.SubmissionClosed as exc:
+        db.session.rollback()
+        return _render(invitation, submission, form, token, status=409, notice=str(exc))
+    except service.QuestionnaireError as exc:
+        db.session.rollback()
+        form.consent_store.errors = [str(exc)]
+        return _render(invitation, submission, form, token, status=400)
+    db.session.commit()
+    if form.add_entry.data and len(form.entries) < forms.MAX_ENTRIES:
+        form.entries.append_entry({"active": True})
+        return _render(
+            invitation,
+            submission,
+            form,
+            token,
+            notice="A new programme block has been added at the end.",
+        )
+    notice = "Your answers are saved. You can come back through your link at any time."
+    if not valid:
+        notice = "Your answers are saved. Some need attention before you can submit them."
+    return _render(invitation, submission, form, token, notice=notice)
+
+
+@blueprint.post("/<token>/unchanged")
+def unchanged(token: str) -> Any:
+    """ "Nothing has changed": confirm the registry's entries as they are, in one action."""
+    invitation = campaigns.resolve_token(token)
+    submission = service.submission_for(invitation)
+    definition = service.definition_for(invitation)
+    campaigns.mark_opened(invitation)
+    current = service.prefill(definition, invitation.institution)
+    try:
+        service.submit(
+            submission,
+            invitation,
+            current,
+            submit_key=request.form.get("submit_key", ""),
+            consent_store=request.form.get("consent_store") == "y",
+            consent_publish=request.form.get("consent_publish") == "y",
+            nothing_changed=True,
+        )
+    except service.QuestionnaireError as exc:
+        db.session.rollback()
+        form = _filled_form(invitation, submission)
+        return _render(invitation, submission, form, token, status=400, notice=str(exc))
+    db.session.commit()
+    return redirect(url_for("questionnaire.thanks", token=token))
+
+
+@blueprint.get("/<token>/thanks")
+def thanks(token: str) -> Any:
+    """The confirmation page with a copy of the answers."""
+    invitation = campaigns.resolve_token(token)
+    submission = service.submission_for(invitation)
+    definition = service.definition_for(invitation)
+    db.session.commit()
+    return render_template(
+        "questionnaire/thanks.html",
+        invitation=invitation,
+        submission=submission,
+        token=token,
+        summary=service.summary(definition, submission.answers),
+        editable=service.is_editable(submission),
+    )

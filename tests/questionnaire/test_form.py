@@ -1,0 +1,329 @@
+"""The questionnaire behind an invitation: pre-fill, save and resume, validation, submit."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+
+from surveyapp.campaigns import service as campaigns
+from surveyapp.campaigns.models import Invitation
+from surveyapp.extensions import db
+from surveyapp.mail.service import send_pending
+from surveyapp.questionnaire.models import Submission
+from surveyapp.vocabulary import InvitationStatus, SubmissionStatus
+from tests.campaigns.test_invitations import plain, tokens_in
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def invited(campaign, make_contact, mailbox):
+    """Invite a contact for Table 1 rows 9-11 (one institution, three entries); its token."""
+
+    def invite(*rows: int) -> str:
+        make_contact("pullig@example.org", *(rows or (9,)), name="PD Dr. Oliver Pullig")
+        campaigns.invite(campaign, actor="test")
+        db.session.commit()
+        send_pending()
+        return tokens_in(mailbox.messages[-1])[0]
+
+    return invite
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """Values of text inputs, selected options and checked boxes in a page."""
+    fields = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
+        fields.setdefault(name, value)
+    for name, value in re.findall(r'<input checked[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
+        fields[name] = value
+    return fields
+
+
+def post(client, token: str, data: dict[str, str], button: str = "save"):
+    page = client.get(f"/i/{token}/form").get_data(as_text=True)
+    key = re.search(r'name="submit_key" type="hidden" value="([^"]*)"', page)
+    payload = {
+        "csrf_token": csrf_token(client, f"/i/{token}/form"),
+        "submit_key": key.group(1) if key else "",
+        button: "y",
+    }
+    return client.post(f"/i/{token}/form", data={**prefilled(page), **payload, **data})
+
+
+class _FormReader(HTMLParser):
+    """Collects what a browser would send for the questionnaire form as it is shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, object] = {}
+        self.in_form = False
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.in_form = a.get("action", "").endswith("/form")
+        if not self.in_form:
+            return
+        name = a.get("name", "")
+        if tag == "input" and name and "disabled" not in a:
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.data.setdefault(name, [])
+                    self.data[name].append(a.get("value", "on"))  # type: ignore[union-attr]
+            elif kind not in ("submit", "button"):
+                self.data[name] = a.get("value", "")
+        elif tag == "select":
+            self.select = name
+            self.data[name] = ""
+        elif tag == "option" and self.select and "selected" in a:
+            self.data[self.select] = a.get("value", "")
+        elif tag == "textarea":
+            self.textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.in_form = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea:
+            self.data[self.textarea] = str(self.data[self.textarea]) + data
+
+
+def prefilled(html: str) -> dict[str, object]:
+    """What a browser would send for the page's questionnaire form as it is."""
+    reader = _FormReader()
+    reader.feed(html)
+    return {
+        k: (
+            v.removeprefix("\r\n").removeprefix("\n")
+            if isinstance(v, str) and k.endswith(("diseases_targeted", "diseases_pipeline"))
+            else v
+        )
+        for k, v in reader.data.items()
+    }
+
+
+def test_the_form_is_prefilled_with_every_entry_of_the_institution(client, invited):
+    token = invited(9)
+    html = client.get(f"/i/{token}/form").get_data(as_text=True)
+    assert "Translational Center Regenerative Medicine TLC-RT Würzburg" in html
+    assert html.count("Pre-filled from the registry (entry") == 3
+    data = prefilled(html)
+    assert data["institution_block-country"] == "DE"
+    assert data["entries-0-atmp_type"] == ["tissue_engineered"]
+    assert data["entries-2-atmp_type"] == ["gene_therapy"]
+    assert data["entries-0-patients_treated"] == "80"
+    assert data["entries-0-contract_research"] == ["yes"]
+    assert "Degenerative cartilage defects" in data["entries-0-diseases_targeted"]
+
+
+def test_opening_the_form_changes_nothing(client, invited):
+    token = invited(9)
+    client.get(f"/i/{token}/form")
+    assert db.session.scalars(select(Submission)).all() == []
+    invitation = db.session.scalars(select(Invitation)).one()
+    db.session.refresh(invitation)
+    assert invitation.started_at is None
+
+
+def test_a_draft_is_saved_and_comes_back_through_any_link(client, invited, campaign, mailbox):
+    token = invited(9)
+    response = post(
+        client,
+        token,
+        {
+            "entries-0-patients_treated": "95",
+            "entries-0-diseases_pipeline": "Osteoarthritis\nRheumatism",
+        },
+    )
+    assert response.status_code == 200
+    assert "Your answers are saved" in response.get_data(as_text=True)
+    invitation = db.session.scalars(select(Invitation)).one()
+    db.session.refresh(invitation)
+    assert invitation.status == InvitationStatus.STARTED
+    campaigns.resend(invitation, actor="test")
+    db.session.commit()
+    send_pending()
+    other_token = tokens_in(mailbox.messages[-1])[0]
+    assert other_token != token
+    data = prefilled(client.get(f"/i/{other_token}/form").get_data(as_text=True))
+    assert data["entries-0-patients_treated"] == "95"
+    assert data["entries-0-diseases_pipeline"] == "Osteoarthritis\nRheumatism"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("institution_block-institution", "", "This field is required."),
+        ("institution_block-country", "", "This field is required."),
+        ("institution_block-website", "not a website", "Enter a web address"),
+        ("entries-0-contact_email", "nobody-at-example", "Invalid email address."),
+        ("entries-0-patients_treated", "-4", "Number must be between 0 and 10000000."),
+        ("entries-0-patients_treated", "many", "Not a valid integer value."),
+    ],
+)
+def test_each_rule_shows_its_message_and_keeps_what_was_typed(
+    client, invited, field, value, message
+):
+    token = invited(9)
+    response = post(
+        client,
+        token,
+        {
+            field: value,
+            "entries-1-diseases_targeted": "Typed but not saved yet",
+            "consent_store": "y",
+        },
+        button="submit",
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Please check these answers" in html
+    assert message in html
+    assert "Typed but not saved yet" in html
+    assert db.session.scalars(select(Submission.status)).one() == SubmissionStatus.DRAFT
+
+
+def test_blocks_are_added_and_retired_with_their_entry_ids(client, invited):
+    token = invited(9)
+    response = post(client, token, {}, button="add_entry")
+    html = response.get_data(as_text=True)
+    assert "Programme 4" in html and "A new programme." in html
+    data = prefilled(html)
+    data.update(
+        {
+            "entries-3-atmp_type": ["combined"],
+            "entries-3-patients_treated": "3",
+            "entries-3-patients_treated_qualifier": "at_least",
+            "consent_store": "y",
+        }
+    )
+    data["entries-1-active"] = []  # untick "we still run this programme"
+    key = re.search(r'name="submit_key" type="hidden" value="([^"]*)"', html).group(1)
+    response = client.post(
+        f"/i/{token}/form",
+        data={
+            **data,
+            "csrf_token": csrf_token(client, f"/i/{token}/form"),
+            "submit_key": key,
+            "submit": "y",
+        },
+    )
+    assert response.status_code == 302
+    answers = db.session.scalars(select(Submission)).one().answers
+    blocks = answers["entries"]
+    assert [b["entry_id"] is not None for b in blocks] == [True, True, True, False]
+    assert [b["active"] for b in blocks] == [True, False, True, True]
+    assert blocks[3]["fields"]["patients_treated"] == {"estimate": 3, "qualifier": "at_least"}
+    assert blocks[3]["fields"]["atmp_type"] == {"types": ["combined"], "other": None}
+
+
+def test_submitting_needs_consent_then_confirms_by_page_and_email(client, invited, mailbox):
+    token = invited(4)
+    refused = post(client, token, {}, button="submit")
+    assert refused.status_code == 400
+    assert "Please agree that the registry stores the contact details" in refused.get_data(
+        as_text=True
+    )
+    done = post(client, token, {"consent_store": "y", "consent_publish": "y"}, button="submit")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/thanks")
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Thank you" in page and "sarcoma" in page
+    submission = db.session.scalars(select(Submission)).one()
+    assert (submission.status, len(submission.versions)) == (SubmissionStatus.SUBMITTED, 1)
+    assert submission.consent_publish is True
+    invitation = db.session.scalars(select(Invitation)).one()
+    db.session.refresh(invitation)
+    assert invitation.status == InvitationStatus.SUBMITTED
+    mailbox.messages.clear()
+    send_pending()
+    (confirmation,) = mailbox.messages
+    assert confirmation["Subject"] == "Your answers to Registry update 2026"
+    body = plain(confirmation)
+    assert "Number of patients treated: 114" in body
+    assert "/thanks" in body
+
+
+def test_a_double_submission_creates_one_version(client, invited):
+    token = invited(4)
+    page = client.get(f"/i/{token}/form").get_data(as_text=True)
+    data = {
+        **prefilled(page),
+        "csrf_token": csrf_token(client, f"/i/{token}/form"),
+        "consent_store": "y",
+        "submit": "y",
+    }
+    first = client.post(f"/i/{token}/form", data=data)
+    second = client.post(f"/i/{token}/form", data=data)
+    assert first.status_code == second.status_code == 302
+    assert len(db.session.scalars(select(Submission)).one().versions) == 1
+
+
+def test_amend_while_submitted_and_refused_once_in_review(client, invited):
+    token = invited(4)
+    post(client, token, {"consent_store": "y"}, button="submit")
+    post(
+        client, token, {"consent_store": "y", "entries-0-patients_treated": "120"}, button="submit"
+    )
+    submission = db.session.scalars(select(Submission)).one()
+    db.session.refresh(submission)
+    assert [
+        v.answers["entries"][0]["fields"]["patients_treated"]["estimate"]
+        for v in submission.versions
+    ] == [114, 120]
+    submission.status = SubmissionStatus.IN_REVIEW
+    db.session.commit()
+    closed = post(
+        client, token, {"consent_store": "y", "entries-0-patients_treated": "500"}, button="submit"
+    )
+    assert closed.status_code == 409
+    assert "A curator is reviewing your answers" in closed.get_data(as_text=True)
+    db.session.refresh(submission)
+    assert len(submission.versions) == 2
+    assert "disabled" in client.get(f"/i/{token}/form").get_data(as_text=True)
+
+
+def test_nothing_has_changed_is_one_action(client, invited):
+    token = invited(9)
+    page = client.get(f"/i/{token}/form").get_data(as_text=True)
+    assert "Nothing has changed" in page
+    response = client.post(
+        f"/i/{token}/unchanged",
+        data={"csrf_token": csrf_token(client, f"/i/{token}/form"), "consent_store": "y"},
+    )
+    assert response.status_code == 302
+    submission = db.session.scalars(select(Submission)).one()
+    assert submission.nothing_changed is True
+    assert submission.status == SubmissionStatus.SUBMITTED
+    assert [e["entry_id"] is not None for e in submission.answers["entries"]] == [True] * 3
+
+
+def test_an_expired_csrf_token_keeps_the_input_and_asks_again(client, invited):
+    token = invited(4)
+    page = client.get(f"/i/{token}/form").get_data(as_text=True)
+    data = {
+        **prefilled(page),
+        "csrf_token": "expired-token",
+        "entries-0-diseases_pipeline": "Kept through expiry",
+        "save": "y",
+    }
+    response = client.post(f"/i/{token}/form", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "please press the button again" in html
+    assert "Kept through expiry" in html
+    again = {**prefilled(html), "csrf_token": csrf_token(client, f"/i/{token}/form"), "save": "y"}
+    assert client.post(f"/i/{token}/form", data=again).status_code == 200
+    answers = db.session.scalars(select(Submission)).one().answers
+    assert answers["entries"][0]["fields"]["diseases_pipeline"] == ["Kept through expiry"]
