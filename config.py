@@ -76,6 +76,7 @@ class Config:
     # app servers, e.g. RATELIMIT_STORAGE_URI=redis://...
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
+    SUGGESTION_RATE_LIMIT = os.environ.get("SUGGESTION_RATE_LIMIT", "5 per hour")
     EMAIL_CHECK_DELIVERABILITY = _env_bool("EMAIL_CHECK_DELIVERABILITY", False)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -98,7 +99,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-secret"  # noqa: S105 - fixed on purpose for tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("SURVEYAPP_TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
-    LINK_RATE_LIMIT = "10000 per minute"  # the rate-limit test sets its own
+    LINK_RATE_LIMIT = "10000 per minute"  # the rate-limit tests set their own
+    SUGGESTION_RATE_LIMIT = "10000 per minute"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_KIB = 8
     ARGON2_PARALLELISM = 1

@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.history.views import blueprint as audit_log
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import emails as questionnaire_emails
+    from surveyapp.questionnaire import public_views
     from surveyapp.questionnaire import views as questionnaire_views
     from surveyapp.registry import staff_views
     from surveyapp.registry.cli import registry_cli
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
         campaign_views.campaigns,
         link_views.blueprint,
         questionnaire_views.blueprint,
+        public_views.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")

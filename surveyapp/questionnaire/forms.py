@@ -250,3 +250,47 @@ def form_data(definition: Definition, answers: dict[str, Any]) -> dict[str, Any]
 def new_submit_key() -> str:
     """A key that makes a double submission of one rendering of the form count once."""
     return secrets.token_urlsafe(16)
+
+
+def _country_choices(placeholder: str) -> list[SelectChoice]:
+    return [SelectChoice("", placeholder)] + [
+        SelectChoice(code, name) for code, name in countries().items()
+    ]
+
+
+class NominationForm(FlaskForm):
+    """Another facility the respondent knows."""
+
+    name = StringField("Facility", [DataRequired(), Length(max=500)])
+    country = SelectField("Country", [Optional()], choices=_country_choices("Unknown"))
+    website = StringField("Website", [Optional(), _website, Length(max=500)])
+    contact_email = EmailField(
+        "Contact email",
+        [Optional(), Email(), Length(max=320)],
+        description="Someone there we could invite, if you know.",
+    )
+
+
+class SuggestionForm(FlaskForm):
+    """The public form: propose a new facility or a correction, without an invitation."""
+
+    institution_id = HiddenField()
+    institution = StringField("Facility", [DataRequired(), Length(max=500)])
+    country = SelectField("Country", [DataRequired()], choices=_country_choices("Choose a country"))
+    website = StringField("Website", [Optional(), _website, Length(max=500)])
+    note = TextAreaField(
+        "What should the registry add or correct?",
+        [DataRequired(), Length(max=5000)],
+        description="ATMP types, patients treated, diseases, contract "
+        "research, routine use of approved ATMPs ...",
+    )
+    your_name = StringField("Your name", [Optional(), Length(max=300)])
+    your_email = EmailField(
+        "Your email",
+        [DataRequired(), Email(), Length(max=320)],
+        description="Only to ask you about your suggestion.",
+    )
+    consent_store = BooleanField(
+        "I agree that my name and email are stored to follow up this suggestion."
+    )
+    homepage = StringField("Leave this field empty")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
@@ -22,7 +22,11 @@ from surveyapp.vocabulary import SubmissionStatus
 
 
 class Submission(db.Model):
-    """One respondent's answers for one invitation, from draft to decision."""
+    """One respondent's answers for one invitation, from draft to decision.
+
+    A suggestion from the public form has no invitation, is marked ``unverified`` and
+    carries who sent it and their note.
+    """
 
     __tablename__ = "submission"
 
@@ -42,6 +46,10 @@ class Submission(db.Model):
     nothing_changed: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_store: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    unverified: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    submitter_name: Mapped[str | None] = mapped_column(String(300))
+    submitter_email: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -75,3 +83,18 @@ class SubmissionVersion(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
+
+
+class Nomination(db.Model):
+    """Another facility a respondent knows of; it reaches coordinators as a proposed contact."""
+
+    __tablename__ = "nomination"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitation.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+    name: Mapped[str] = mapped_column(String(500))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,7 @@ taken it into review it is closed to the respondent.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import select
@@ -18,9 +19,10 @@ from surveyapp.campaigns.models import Invitation
 from surveyapp.campaigns.service import set_status
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
+from surveyapp.history.service import audit
 from surveyapp.mail.service import queue
 from surveyapp.questionnaire.definition import Definition, load_definition
-from surveyapp.questionnaire.models import Submission, SubmissionVersion
+from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
 from surveyapp.registry.models import Institution
 from surveyapp.registry.service import controlled_value
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
@@ -215,3 +217,96 @@ def summary(
             )
         )
     return sections
+
+
+def nominate(
+    invitation: Invitation,
+    *,
+    name: str,
+    country_code: str | None,
+    website: str | None,
+    contact_email: str | None,
+) -> Nomination:
+    """Record a facility the respondent knows; coordinators get it as a proposed contact
+    (inactive until they activate it), with likely registry institutions proposed."""
+    from surveyapp.campaigns.service import propose_links, upsert_contact
+
+    nomination = Nomination(
+        invitation_id=invitation.id,
+        name=name.strip(),
+        country_code=country_code,
+        website=(website or "").strip() or None,
+        contact_email=contact_email,
+    )
+    db.session.add(nomination)
+    if contact_email:
+        contact, outcome = upsert_contact(
+            contact_email,
+            source=f"nomination by {invitation.contact.email}",
+            institution_name=nomination.name,
+            country_code=country_code,
+        )
+        if outcome == "created":
+            contact.active = False
+            propose_links(contact)
+        nomination.contact_id = contact.id
+    db.session.flush()
+    audit(
+        "questionnaire.nomination",
+        invitation.contact.email,
+        target_type="nomination",
+        target_id=nomination.id,
+        name=nomination.name,
+    )
+    return nomination
+
+
+def suggest(
+    *,
+    institution: Institution | None,
+    answers: dict[str, Any],
+    note: str,
+    submitter_name: str,
+    submitter_email: str,
+    consent_store: bool,
+) -> Submission:
+    """A suggestion from the public form: a new institution or a correction, unverified,
+    in the same review queue as invited submissions."""
+    if not consent_store:
+        raise QuestionnaireError(
+            "Please agree that we store your name and email to ask you about your suggestion."
+        )
+    definition = load_definition()
+    now = utcnow()
+    submission = Submission(
+        institution_id=institution.id if institution else None,
+        definition_id=definition.id,
+        definition_version=definition.version,
+        status=SubmissionStatus.SUBMITTED,
+        answers=answers,
+        unverified=True,
+        submitter_name=submitter_name.strip() or None,
+        submitter_email=submitter_email,
+        note=note.strip() or None,
+        consent_store=True,
+        submitted_at=now,
+        versions=[],
+    )
+    submission.versions.append(
+        SubmissionVersion(
+            number=1,
+            answers=answers,
+            submit_key=f"suggestion-{secrets.token_urlsafe(12)}",
+            submitted_at=now,
+        )
+    )
+    db.session.add(submission)
+    db.session.flush()
+    audit(
+        "questionnaire.suggestion",
+        submitter_email,
+        target_type="submission",
+        target_id=submission.id,
+        institution_id=submission.institution_id,
+    )
+    return submission

@@ -206,3 +206,37 @@ def thanks(token: str) -> Any:
         summary=service.summary(definition, submission.answers),
         editable=service.is_editable(submission),
     )
+
+
+@blueprint.route("/<token>/nominate", methods=["GET", "POST"])
+def nominate(token: str) -> Any:
+    """Nominate another facility; it reaches coordinators as a proposed contact."""
+    invitation = campaigns.resolve_token(token)
+    form = forms.NominationForm()
+    if form.validate_on_submit():
+        email = None
+        if form.contact_email.data:
+            try:
+                email = campaigns.normalise_contact_email(form.contact_email.data)
+            except campaigns.CampaignError as exc:
+                form.contact_email.errors.append(str(exc))
+        if not form.errors:
+            service.nominate(
+                invitation,
+                name=form.name.data,
+                country_code=form.country.data or None,
+                website=form.website.data,
+                contact_email=email,
+            )
+            db.session.commit()
+            return render_template(
+                "questionnaire/nominate.html",
+                invitation=invitation,
+                token=token,
+                form=forms.NominationForm(formdata=None),
+                thanked=form.name.data,
+            )
+    status = 400 if form.errors else 200
+    return render_template(
+        "questionnaire/nominate.html", invitation=invitation, token=token, form=form, thanked=None
+    ), status

@@ -9,7 +9,7 @@ import pytest
 from surveyapp.auth.access import RESTRICTED, STAFF
 from surveyapp.vocabulary import Role
 
-PUBLIC_BLUEPRINTS = {"registry", "api", "auth", "link", "questionnaire", None}
+PUBLIC_BLUEPRINTS = {"registry", "api", "auth", "link", "questionnaire", "suggest", None}
 
 
 def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:

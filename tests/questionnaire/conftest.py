@@ -1,4 +1,4 @@
-"""Factories for campaign tests: contacts linked to Table 1 institutions and a campaign."""
+"""Factories for questionnaire tests: an invited contact of Table 1 institutions."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from surveyapp.campaigns import service
 from surveyapp.campaigns.models import Campaign, Contact
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
+from surveyapp.mail.service import send_pending
 from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import LinkStatus
+from tests.campaigns.test_invitations import tokens_in
 
 
 def institution_of_row(row: int):
@@ -46,3 +48,17 @@ def campaign(table1, ctx) -> Campaign:
     )
     db.session.commit()
     return created
+
+
+@pytest.fixture
+def invited(campaign, make_contact, mailbox):
+    """Invite a contact for Table 1 rows 9-11 (one institution, three entries); its token."""
+
+    def invite(*rows: int) -> str:
+        make_contact("pullig@example.org", *(rows or (9,)), name="PD Dr. Oliver Pullig")
+        service.invite(campaign, actor="test")
+        db.session.commit()
+        send_pending()
+        return tokens_in(mailbox.messages[-1])[0]
+
+    return invite

@@ -18,20 +18,6 @@ from tests.campaigns.test_invitations import plain, tokens_in
 from tests.conftest import csrf_token
 
 
-@pytest.fixture
-def invited(campaign, make_contact, mailbox):
-    """Invite a contact for Table 1 rows 9-11 (one institution, three entries); its token."""
-
-    def invite(*rows: int) -> str:
-        make_contact("pullig@example.org", *(rows or (9,)), name="PD Dr. Oliver Pullig")
-        campaigns.invite(campaign, actor="test")
-        db.session.commit()
-        send_pending()
-        return tokens_in(mailbox.messages[-1])[0]
-
-    return invite
-
-
 def form_fields(html: str) -> dict[str, str]:
     """Values of text inputs, selected options and checked boxes in a page."""
     fields = {}
