@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, EmailField, IntegerField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from surveyapp.campaigns.templates import DEFAULTS
@@ -28,6 +35,11 @@ class ContactForm(FlaskForm):
         default="en",
         validators=[Optional(), Length(max=40)],
         description="A code such as en, de, fr.",
+    )
+    active = BooleanField(
+        "Active: invite this contact",
+        default=True,
+        description="Nominated contacts start inactive until you check them.",
     )
 
 

@@ -170,6 +170,7 @@ def contact_detail(contact_id: int) -> Any:
         if not form.errors:
             for key, value in fields.items():
                 setattr(contact, key, value)
+            contact.active = form.active.data
             db.session.commit()
             flash("Contact saved.", "success")
             return redirect(url_for("contacts.contact_detail", contact_id=contact.id))

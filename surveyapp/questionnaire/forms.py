@@ -115,7 +115,14 @@ def _inputs(definition: FieldDefinition) -> dict[str, Any]:
             return {
                 definition.key: TextAreaField(
                     label, [Optional(), *_length(definition)], description="One disease per line."
-                )
+                ),
+                f"{definition.key}_add": StringField(
+                    "Add one",
+                    [Optional(), Length(max=200)],
+                    description="Type a disease (suggestions come from the registry) and "
+                    "save; it is added to the list above.",
+                    render_kw={"list": "disease-terms"},
+                ),
             }
         case "answer":
             choices = [SelectChoice(v, lbl) for v, lbl in Answer.choices()]
@@ -194,7 +201,9 @@ def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]
                         "qualifier": qualifier if data is not None else None,
                     }
                 case "term_list":
-                    result[d.key] = _terms(data)
+                    added = (block[f"{d.key}_add"].data or "").strip()
+                    terms = _terms(data) + ([added] if added else [])
+                    result[d.key] = list(dict.fromkeys(terms))
                 case _:
                     result[d.key] = (data or "").strip() or None if isinstance(data, str) else data
         return result

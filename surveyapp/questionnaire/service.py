@@ -310,3 +310,17 @@ def suggest(
         institution_id=submission.institution_id,
     )
     return submission
+
+
+def known_disease_terms(limit: int = 300) -> list[str]:
+    """The registry's most frequent disease terms, offered as suggestions in the form."""
+    from collections import Counter
+
+    from surveyapp.registry.models import Entry
+
+    counts: Counter[str] = Counter()
+    for targeted, pipeline in db.session.execute(
+        select(Entry.diseases_targeted, Entry.diseases_pipeline).limit(5000)
+    ):
+        counts.update(t for t in [*(targeted or []), *(pipeline or [])] if len(t) <= 80)
+    return sorted(term for term, _ in counts.most_common(limit))

@@ -56,7 +56,7 @@ def _render(
         definition=definition,
         notice=notice,
         editable=service.is_editable(submission),
-        summary=service.summary(definition, submission.answers),
+        disease_terms=service.known_disease_terms(),
     ), status
 
 
@@ -159,10 +159,13 @@ def answer(token: str) -> Any:
             token,
             notice="A new programme block has been added at the end.",
         )
-    notice = "Your answers are saved. You can come back through your link at any time."
     if not valid:
         notice = "Your answers are saved. Some need attention before you can submit them."
-    return _render(invitation, submission, form, token, notice=notice)
+        return _render(invitation, submission, form, token, notice=notice)
+    notice = "Your answers are saved. You can come back through your link at any time."
+    return _render(
+        invitation, submission, _filled_form(invitation, submission), token, notice=notice
+    )
 
 
 @blueprint.post("/<token>/unchanged")

@@ -313,3 +313,52 @@ def test_an_expired_csrf_token_keeps_the_input_and_asks_again(client, invited):
     assert client.post(f"/i/{token}/form", data=again).status_code == 200
     answers = db.session.scalars(select(Submission)).one().answers
     assert answers["entries"][0]["fields"]["diseases_pipeline"] == ["Kept through expiry"]
+
+
+def test_diseases_are_added_one_term_at_a_time_with_suggestions(client, invited):
+    token = invited(4)
+    html = client.get(f"/i/{token}/form").get_data(as_text=True)
+    assert '<datalist id="disease-terms">' in html
+    assert '<option value="uveal melanoma">' in html
+    response = post(client, token, {"entries-0-diseases_pipeline_add": "Glioblastoma"})
+    data = prefilled(response.get_data(as_text=True))
+    assert data["entries-0-diseases_pipeline"] == "Glioblastoma"
+    assert data["entries-0-diseases_pipeline_add"] == ""
+    response = post(client, token, {"entries-0-diseases_pipeline_add": "Melanoma"})
+    assert prefilled(response.get_data(as_text=True))["entries-0-diseases_pipeline"] == (
+        "Glioblastoma\nMelanoma"
+    )
+
+
+def test_coordinators_activate_a_nominated_contact(app, client, invited, make_user, ctx):
+    from surveyapp.campaigns.models import Contact
+    from surveyapp.vocabulary import Role
+    from tests.conftest import AuthActions
+
+    token = invited(4)
+    url = f"/i/{token}/nominate"
+    client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "name": "New Lab",
+            "contact_email": "lab@new.example",
+        },
+    )
+    contact = db.session.scalars(select(Contact).where(Contact.email == "lab@new.example")).one()
+    assert not contact.active
+    make_user("coord@example.org", Role.COORDINATOR)
+    coordinator = AuthActions(app.test_client())
+    coordinator.login("coord@example.org")
+    page = f"/contacts/{contact.id}"
+    coordinator.client.post(
+        page,
+        data={
+            "csrf_token": csrf_token(coordinator.client, page),
+            "email": contact.email,
+            "language": "en",
+            "active": "y",
+        },
+    )
+    db.session.refresh(contact)
+    assert contact.active
