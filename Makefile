@@ -7,7 +7,7 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := surveyapp
 
-.PHONY: run test test-postgres lint db serve clean
+.PHONY: run test test-postgres lint db serve clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,11 @@ serve: db
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## translations: extract translatable text, update the catalogues, compile them
+translations: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-location --sort-output \
+		--project surveyapp -o surveyapp/translations/messages.pot .
+	$(BIN)/pybabel update -i surveyapp/translations/messages.pot -d surveyapp/translations \
+		--no-fuzzy-matching --width 100
+	$(BIN)/pybabel compile -d surveyapp/translations --statistics

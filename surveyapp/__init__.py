@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, render_template
 
 import config as settings
+from surveyapp import i18n
 from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
@@ -62,6 +63,7 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    i18n.init_app(app)
     access.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

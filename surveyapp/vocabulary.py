@@ -13,6 +13,8 @@ from functools import cache
 
 import pycountry
 
+from surveyapp.i18n import N_
+
 
 class Vocabulary(enum.StrEnum):
     """A controlled set whose members carry a human label next to their stored value."""
@@ -34,30 +36,30 @@ class Vocabulary(enum.StrEnum):
 class AtmpType(Vocabulary):
     """ATMP categories of Regulation (EC) No 1394/2007, as Table 1's heading names them."""
 
-    GENE_THERAPY = "gene_therapy", "Gene therapy"
-    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", "Somatic cell therapy"
-    TISSUE_ENGINEERED = "tissue_engineered", "Tissue-engineered product"
-    COMBINED = "combined", "Combined ATMP"
+    GENE_THERAPY = "gene_therapy", N_("Gene therapy")
+    SOMATIC_CELL_THERAPY = "somatic_cell_therapy", N_("Somatic cell therapy")
+    TISSUE_ENGINEERED = "tissue_engineered", N_("Tissue-engineered product")
+    COMBINED = "combined", N_("Combined ATMP")
 
 
 class PatientsQualifier(Vocabulary):
     """How far a number of patients treated can be trusted."""
 
-    EXACT = "exact", "exactly"
-    APPROXIMATE = "approximate", "approximately"
-    AT_LEAST = "at_least", "at least"
-    UNKNOWN = "unknown", "unknown"
+    EXACT = "exact", N_("exactly")
+    APPROXIMATE = "approximate", N_("approximately")
+    AT_LEAST = "at_least", N_("at least")
+    UNKNOWN = "unknown", N_("unknown")
 
 
 class Answer(Vocabulary):
     """Answers to Table 1's 'Contract research for industry' and 'Routine application'."""
 
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    POSSIBLE = "possible", "Possible"
-    PLANNED = "planned", "Planned"
-    CLINICAL_TRIALS_ONLY = "clinical_trials_only", "Clinical trials only"
-    UNKNOWN = "unknown", "Unknown"
+    YES = "yes", N_("Yes")
+    NO = "no", N_("No")
+    POSSIBLE = "possible", N_("Possible")
+    PLANNED = "planned", N_("Planned")
+    CLINICAL_TRIALS_ONLY = "clinical_trials_only", N_("Clinical trials only")
+    UNKNOWN = "unknown", N_("Unknown")
 
 
 class DiseaseArea(Vocabulary):

@@ -21,11 +21,12 @@ from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.service import is_open, is_reachable, mint_token, set_status
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
+from surveyapp.i18n import N_, gettext, language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.vocabulary import InvitationStatus, MessageKind
 
-NEW_INSTITUTION = "your institution"
+NEW_INSTITUTION = N_("your institution")
 
 
 def site_url(path: str) -> str:
@@ -56,16 +57,30 @@ def _deliverable(message: OutboxMessage) -> tuple[Campaign, Contact, list[Invita
 
 
 def build(message: OutboxMessage) -> EmailMessage:
-    """Render an invitation or reminder email, minting one link token per invitation."""
+    """Render an invitation or reminder email in the contact's language, minting one link
+    token per invitation."""
     campaign, contact, invitations = _deliverable(message)
+    with language(contact.language):
+        return _build(message, campaign, contact, invitations)
+
+
+def _text(campaign: Campaign, name: str) -> str:
+    """A campaign's email text; the default texts come in the contact's language."""
+    text = getattr(campaign, name)
+    return gettext(text) if text == templates.DEFAULTS[name] else text
+
+
+def _build(
+    message: OutboxMessage, campaign: Campaign, contact: Contact, invitations: list[Invitation]
+) -> EmailMessage:
     links = []
     for invitation in invitations:
         token = mint_token(invitation)
-        name = invitation.institution.name if invitation.institution else NEW_INSTITUTION
+        name = invitation.institution.name if invitation.institution else gettext(NEW_INSTITUTION)
         links.append({"institution": name, "link": site_url(f"/i/{token}"), "token": token})
     first = links[0]
     context = {
-        "person": contact.name or "colleague",
+        "person": contact.name or gettext("colleague"),
         "institution": " and ".join(link["institution"] for link in links),
         "link": first["link"],
         "links": [{"institution": lk["institution"], "link": lk["link"]} for lk in links],
@@ -73,32 +88,46 @@ def build(message: OutboxMessage) -> EmailMessage:
         "campaign": campaign.name,
     }
     prefix = "invitation" if message.kind == MessageKind.INVITATION else "reminder"
-    subject = templates.render(getattr(campaign, f"{prefix}_subject"), context, html=False)
-    text = templates.render(getattr(campaign, f"{prefix}_text"), context, html=False)
+    subject = templates.render(_text(campaign, f"{prefix}_subject"), context, html=False)
+    text = templates.render(_text(campaign, f"{prefix}_text"), context, html=False)
     # The sandbox autoescapes HTML templates, so its output is markup already.
-    html = Markup(templates.render(getattr(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704
+    html = Markup(templates.render(_text(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704
     opt_out = site_url(f"/i/{first['token']}/opt-out")
     one_click = site_url(f"/i/{first['token']}/unsubscribe")
     if len(links) > 1:
-        text += "\nYour links, one per institution:\n" + "".join(
-            f"- {lk['institution']}: {lk['link']}\n" for lk in links
+        text += (
+            "\n"
+            + gettext("Your links, one per institution:")
+            + "\n"
+            + "".join(f"- {lk['institution']}: {lk['link']}\n" for lk in links)
         )
-        html += Markup("<p>Your links, one per institution:</p><ul>{}</ul>").format(
+        html += Markup("<p>{}</p><ul>{}</ul>").format(
+            gettext("Your links, one per institution:"),
             Markup("").join(
                 Markup('<li>{}: <a href="{}">{}</a></li>').format(
                     lk["institution"], lk["link"], lk["link"]
                 )
                 for lk in links
-            )
+            ),
         )
     text += (
-        f"\n--\nYou received this because you were invited to the {campaign.name} survey. "
-        f"To stop these emails: {opt_out}\n"
+        "\n--\n"
+        + gettext(
+            "You received this because you were invited to the %(campaign)s survey. To stop "
+            "these emails: %(link)s",
+            campaign=campaign.name,
+            link=opt_out,
+        )
+        + "\n"
     )
-    html += Markup(
-        '<hr><p style="font-size:small">You received this because you were invited '
-        'to the {} survey. <a href="{}">Stop these emails</a>.</p>'
-    ).format(campaign.name, opt_out)
+    html += Markup('<hr><p style="font-size:small">{} <a href="{}">{}</a></p>').format(
+        gettext(
+            "You received this because you were invited to the %(campaign)s survey.",
+            campaign=campaign.name,
+        ),
+        opt_out,
+        gettext("Stop these emails."),
+    )
 
     email = EmailMessage()
     email["Subject"] = subject.replace("\n", " ").strip()

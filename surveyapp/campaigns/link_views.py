@@ -18,6 +18,9 @@ from wtforms.fields.choices import SelectChoice
 from surveyapp.campaigns import service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import csrf, db, limiter
+from surveyapp.i18n import gettext as _
+from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.i18n import use_language_of
 
 blueprint = Blueprint("link", __name__, url_prefix="/i")
 limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(blueprint)
@@ -31,11 +34,11 @@ class OptOutForm(FlaskForm):
     """Opt out of this campaign or of every campaign."""
 
     scope = RadioField(
-        "Stop emails",
+        _l("Stop emails"),
         default="campaign",
         choices=[
-            SelectChoice("campaign", "about this survey"),
-            SelectChoice("all", "about any survey of this registry"),
+            SelectChoice("campaign", _l("about this survey")),
+            SelectChoice("all", _l("about any survey of this registry")),
         ],
     )
 
@@ -56,7 +59,9 @@ def _invalid_link(_error: Exception) -> tuple[str, int]:
 
 
 def _invitation(token: str) -> Invitation:
-    return service.resolve_token(token)
+    invitation = service.resolve_token(token)
+    use_language_of(invitation.contact.language)
+    return invitation
 
 
 @blueprint.get("/<token>")
@@ -105,4 +110,4 @@ def one_click_unsubscribe(token: str) -> Any:
         return Response("Expected List-Unsubscribe=One-Click.", status=400, mimetype="text/plain")
     service.opt_out(invitation, everything=False, one_click=True)
     db.session.commit()
-    return Response("You will receive no more emails about this survey.", mimetype="text/plain")
+    return Response(_("You will receive no more emails about this survey."), mimetype="text/plain")

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from surveyapp.i18n import N_
+
 PLACEHOLDERS = ("person", "institution", "link", "links", "deadline", "campaign")
 
 DEFAULTS: dict[str, str] = {
-    "invitation_subject": "Please confirm your ATMP facility in the European registry",
-    "invitation_text": (
+    "invitation_subject": N_("Please confirm your ATMP facility in the European registry"),
+    "invitation_text": N_(
         "Dear {{ person }},\n\n"
         "The European registry of facilities for Advanced Therapy Medicinal Products is being "
         "completed for the planned network of ATMP Centres of Excellence. Please check what "
@@ -28,7 +30,7 @@ DEFAULTS: dict[str, str] = {
         "Please answer by {{ deadline }}. It takes a few minutes; you can save and return.\n\n"
         "Thank you,\nThe {{ campaign }} team\n"
     ),
-    "invitation_html": (
+    "invitation_html": N_(
         "<p>Dear {{ person }},</p>"
         "<p>The European registry of facilities for Advanced Therapy Medicinal Products is being "
         "completed for the planned network of ATMP Centres of Excellence. Please check what the "
@@ -38,14 +40,14 @@ DEFAULTS: dict[str, str] = {
         "<p>Please answer by {{ deadline }}. It takes a few minutes; you can save and "
         "return.</p><p>Thank you,<br>The {{ campaign }} team</p>"
     ),
-    "reminder_subject": "Reminder: your ATMP facility in the European registry",
-    "reminder_text": (
+    "reminder_subject": N_("Reminder: your ATMP facility in the European registry"),
+    "reminder_text": N_(
         "Dear {{ person }},\n\n"
         "We have not yet received your answer about {{ institution }}. Your personal link:\n"
         "{{ link }}\n\nThe survey closes on {{ deadline }}.\n\nThank you,\n"
         "The {{ campaign }} team\n"
     ),
-    "reminder_html": (
+    "reminder_html": N_(
         "<p>Dear {{ person }},</p><p>We have not yet received your answer about "
         "<strong>{{ institution }}</strong>.</p>"
         '<p><a href="{{ link }}">Open your personal link</a></p>'

@@ -8,10 +8,11 @@ name, label, level and vocabulary are written down once.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from surveyapp.paths import FORMS_DIR
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, Vocabulary
@@ -158,3 +159,17 @@ def load_definition(
 def table1() -> Definition:
     """The Table 1 definition the registry is built on."""
     return load_definition(*TABLE1)
+
+
+def extract_labels(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor: a definition's titles, labels and help texts are interface text."""
+    raw = tomllib.loads(fileobj.read().decode("utf-8"))
+    texts = [raw.get("title", "")]
+    for section in raw.get("sections", []):
+        texts += [section.get("title", ""), section.get("help", "")]
+        for entry in section.get("fields", []):
+            texts += [entry.get(k, "") for k in ("label", "short_label", "help")]
+    for text in dict.fromkeys(t for t in texts if t):
+        yield 0, "gettext", text, ["questionnaire definition"]

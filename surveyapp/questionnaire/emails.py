@@ -14,6 +14,8 @@ from surveyapp.campaigns.service import is_open, mint_token
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import gettext as _
+from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.questionnaire.models import SubmissionVersion
@@ -29,32 +31,36 @@ def build(message: OutboxMessage) -> EmailMessage:
     version = db.session.get(SubmissionVersion, message.context.get("submission_version_id"))
     if invitation is None or version is None or not is_open(invitation):
         raise Undeliverable("the invitation or the submission is gone")
+    with language(invitation.contact.language):
+        return _build(message, invitation, version)
+
+
+def _build(
+    message: OutboxMessage, invitation: Invitation, version: SubmissionVersion
+) -> EmailMessage:
     campaign, contact = invitation.campaign, invitation.contact
     link = site_url(f"/i/{mint_token(invitation)}/thanks")
     sections = summary(definition_for(invitation), version.answers)
     what = (
-        "You confirmed that the registry's entries are still correct."
+        _("You confirmed that the registry's entries are still correct.")
         if version.nothing_changed
-        else "These are the answers you sent:"
+        else _("These are the answers you sent:")
     )
-    text_lines = [
-        f"Dear {contact.name or 'colleague'},",
-        "",
-        f"Thank you for answering the {campaign.name} survey. A curator will review "
-        "your answers before they reach the registry.",
-        "",
-        what,
-        "",
-    ]
+    person = contact.name or _("colleague")
+    dear = _("Dear %(person)s,", person=person)
+    thanks = _(
+        "Thank you for answering the %(campaign)s survey. A curator will review your "
+        "answers before they reach the registry.",
+        campaign=campaign.name,
+    )
+    amend = _("See or amend your answers until a curator takes them into review:")
+    text_lines = [dear, "", thanks, "", what, ""]
     for heading, rows in sections:
         text_lines.append(heading)
         text_lines += [f"  {label}: {value or '-'}" for label, value in rows]
         text_lines.append("")
-    text_lines += [f"To see or amend your answers until a curator takes them into review: {link}"]
-    html = Markup(
-        "<p>Dear {},</p><p>Thank you for answering the {} survey. A curator will "
-        "review your answers before they reach the registry.</p><p>{}</p>"
-    ).format(contact.name or "colleague", campaign.name, what)
+    text_lines += [f"{amend} {link}"]
+    html = Markup("<p>{}</p><p>{}</p><p>{}</p>").format(dear, thanks, what)
     for heading, rows in sections:
         html += Markup("<h3>{}</h3><table>{}</table>").format(
             heading,
@@ -63,10 +69,10 @@ def build(message: OutboxMessage) -> EmailMessage:
                 for label, value in rows
             ),
         )
-    html += Markup('<p><a href="{}">See or amend your answers</a></p>').format(link)
+    html += Markup('<p>{} <a href="{}">{}</a></p>').format(amend, link, link)
 
     email = EmailMessage()
-    email["Subject"] = f"Your answers to {campaign.name}"
+    email["Subject"] = _("Your answers to %(campaign)s", campaign=campaign.name)
     email["From"] = formataddr((campaign.sender_name, campaign.sender_email))
     email["To"] = formataddr((contact.name or "", contact.email))
     if campaign.reply_to:

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     EmailField,
@@ -33,10 +34,20 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from surveyapp.i18n import country_label
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.questionnaire.definition import Definition, FieldDefinition
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
 
 MAX_ENTRIES = 30
+
+
+class TranslatedForm(Form):
+    """A sub-form whose built-in messages come in the request's language, like FlaskForm's."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> Any:
+            return wtforms_translations
 
 
 class CheckboxesField(SelectMultipleField):
@@ -49,7 +60,7 @@ class CheckboxesField(SelectMultipleField):
 def _website(_form: Form, field: StringField) -> None:
     value = (field.data or "").strip()
     if value and (" " in value or "." not in value):
-        raise ValidationError("Enter a web address such as www.example.org.")
+        raise ValidationError(_l("Enter a web address such as www.example.org."))
 
 
 def _length(definition: FieldDefinition) -> list[Any]:
@@ -59,7 +70,8 @@ def _length(definition: FieldDefinition) -> list[Any]:
 def _inputs(definition: FieldDefinition) -> dict[str, Any]:
     """The WTForms fields for one definition field, by name."""
     presence = DataRequired() if definition.required else Optional()
-    label, help_text = definition.label, definition.help
+    label = _l(definition.label)
+    help_text = _l(definition.help) if definition.help else ""
     match definition.type:
         case "text":
             return {
@@ -80,9 +92,7 @@ def _inputs(definition: FieldDefinition) -> dict[str, Any]:
                 )
             }
         case "country":
-            choices = [SelectChoice("", "Choose a country")] + [
-                SelectChoice(code, name) for code, name in countries().items()
-            ]
+            choices = _country_choices(_l("Choose a country"))
             return {
                 definition.key: SelectField(
                     label, [presence], choices=choices, description=help_text
@@ -91,41 +101,45 @@ def _inputs(definition: FieldDefinition) -> dict[str, Any]:
         case "atmp_types":
             return {
                 definition.key: CheckboxesField(
-                    definition.heading,
-                    choices=[SelectChoice(v, lbl) for v, lbl in AtmpType.choices()],
+                    _l(definition.heading),
+                    choices=[SelectChoice(v, _l(lbl)) for v, lbl in AtmpType.choices()],
                     description=help_text,
                 ),
                 f"{definition.key}_other": StringField(
-                    "Other activities", [Optional(), Length(max=500)]
+                    _l("Other activities"), [Optional(), Length(max=500)]
                 ),
             }
         case "patient_count":
-            qualifiers = [SelectChoice(v, lbl) for v, lbl in PatientsQualifier.choices()]
+            qualifiers = [SelectChoice(v, _l(lbl)) for v, lbl in PatientsQualifier.choices()]
             return {
                 definition.key: IntegerField(
                     label,
                     [Optional(), NumberRange(min=0, max=10**7)],
-                    description="A number; leave empty if unknown.",
+                    description=_l("A number; leave empty if unknown."),
                 ),
                 f"{definition.key}_qualifier": SelectField(
-                    "This number is", choices=qualifiers, default="exact"
+                    _l("This number is"), choices=qualifiers, default="exact"
                 ),
             }
         case "term_list":
             return {
                 definition.key: TextAreaField(
-                    label, [Optional(), *_length(definition)], description="One disease per line."
+                    label,
+                    [Optional(), *_length(definition)],
+                    description=_l("One disease per line."),
                 ),
                 f"{definition.key}_add": StringField(
-                    "Add one",
+                    _l("Add one"),
                     [Optional(), Length(max=200)],
-                    description="Type a disease (suggestions come from the registry) and "
-                    "save; it is added to the list above.",
+                    description=_l(
+                        "Type a disease (suggestions come from the registry) and "
+                        "save; it is added to the list above."
+                    ),
                     render_kw={"list": "disease-terms"},
                 ),
             }
         case "answer":
-            choices = [SelectChoice(v, lbl) for v, lbl in Answer.choices()]
+            choices = [SelectChoice(v, _l(lbl)) for v, lbl in Answer.choices()]
             return {
                 definition.key: RadioField(
                     label, [Optional()], choices=choices, validate_choice=True
@@ -139,7 +153,7 @@ def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
     """The institution form and the entry-block form for a definition."""
     institution = type(
         "InstitutionForm",
-        (Form,),
+        (TranslatedForm,),
         {
             name: field
             for d in definition.level_fields("institution")
@@ -148,11 +162,11 @@ def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
     )
     entry_fields: dict[str, Any] = {
         "entry_id": HiddenField(),
-        "active": BooleanField("We still run this programme", default=True),
+        "active": BooleanField(_l("We still run this programme"), default=True),
     }
     for d in definition.level_fields("entry"):
         entry_fields |= _inputs(d)
-    return institution, type("EntryForm", (Form,), entry_fields)
+    return institution, type("EntryForm", (TranslatedForm,), entry_fields)
 
 
 def questionnaire_form(definition: Definition, **kwargs: Any) -> FlaskForm:
@@ -160,19 +174,21 @@ def questionnaire_form(definition: Definition, **kwargs: Any) -> FlaskForm:
     institution, entry = form_classes(definition)
 
     class QuestionnaireForm(FlaskForm):
-        institution_block = FormField(institution, label="Institution")
+        institution_block = FormField(institution, label=_l("Institution"))
         entries = FieldList(FormField(entry), min_entries=0, max_entries=MAX_ENTRIES)
         consent_store = BooleanField(
-            "I agree that the registry stores the contact details given here to keep this "
-            "entry up to date."
+            _l(
+                "I agree that the registry stores the contact details given here to keep this "
+                "entry up to date."
+            )
         )
         consent_publish = BooleanField(
-            "The contact person may be shown publicly in the registry (optional)."
+            _l("The contact person may be shown publicly in the registry (optional).")
         )
         submit_key = HiddenField()
-        save = SubmitField("Save and continue later")
-        add_entry = SubmitField("Add another programme")
-        submit = SubmitField("Submit")
+        save = SubmitField(_l("Save and continue later"))
+        add_entry = SubmitField(_l("Add another programme"))
+        submit = SubmitField(_l("Submit"))
 
     return QuestionnaireForm(**kwargs)
 
@@ -261,22 +277,23 @@ def new_submit_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _country_choices(placeholder: str) -> list[SelectChoice]:
+def _country_choices(placeholder: Any) -> list[SelectChoice]:
+    """Countries by name in the request's language, led by an empty choice."""
     return [SelectChoice("", placeholder)] + [
-        SelectChoice(code, name) for code, name in countries().items()
+        SelectChoice(code, country_label(code, name)) for code, name in countries().items()
     ]
 
 
 class NominationForm(FlaskForm):
     """Another facility the respondent knows."""
 
-    name = StringField("Facility", [DataRequired(), Length(max=500)])
-    country = SelectField("Country", [Optional()], choices=_country_choices("Unknown"))
-    website = StringField("Website", [Optional(), _website, Length(max=500)])
+    name = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
+    country = SelectField(_l("Country"), [Optional()], choices=_country_choices(_l("Unknown")))
+    website = StringField(_l("Website"), [Optional(), _website, Length(max=500)])
     contact_email = EmailField(
-        "Contact email",
+        _l("Contact email"),
         [Optional(), Email(), Length(max=320)],
-        description="Someone there we could invite, if you know.",
+        description=_l("Someone there we could invite, if you know."),
     )
 
 
@@ -284,22 +301,26 @@ class SuggestionForm(FlaskForm):
     """The public form: propose a new facility or a correction, without an invitation."""
 
     institution_id = HiddenField()
-    institution = StringField("Facility", [DataRequired(), Length(max=500)])
-    country = SelectField("Country", [DataRequired()], choices=_country_choices("Choose a country"))
-    website = StringField("Website", [Optional(), _website, Length(max=500)])
-    note = TextAreaField(
-        "What should the registry add or correct?",
-        [DataRequired(), Length(max=5000)],
-        description="ATMP types, patients treated, diseases, contract "
-        "research, routine use of approved ATMPs ...",
+    institution = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
+    country = SelectField(
+        _l("Country"), [DataRequired()], choices=_country_choices(_l("Choose a country"))
     )
-    your_name = StringField("Your name", [Optional(), Length(max=300)])
+    website = StringField(_l("Website"), [Optional(), _website, Length(max=500)])
+    note = TextAreaField(
+        _l("What should the registry add or correct?"),
+        [DataRequired(), Length(max=5000)],
+        description=_l(
+            "ATMP types, patients treated, diseases, contract research, routine "
+            "use of approved ATMPs ..."
+        ),
+    )
+    your_name = StringField(_l("Your name"), [Optional(), Length(max=300)])
     your_email = EmailField(
-        "Your email",
+        _l("Your email"),
         [DataRequired(), Email(), Length(max=320)],
-        description="Only to ask you about your suggestion.",
+        description=_l("Only to ask you about your suggestion."),
     )
     consent_store = BooleanField(
-        "I agree that my name and email are stored to follow up this suggestion."
+        _l("I agree that my name and email are stored to follow up this suggestion.")
     )
-    homepage = StringField("Leave this field empty")
+    homepage = StringField(_l("Leave this field empty"))

@@ -20,8 +20,10 @@ from surveyapp.campaigns.service import set_status
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import gettext as _
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
-from surveyapp.questionnaire.definition import Definition, load_definition
+from surveyapp.questionnaire.definition import Definition, FieldDefinition, load_definition
 from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
 from surveyapp.registry.models import Institution
 from surveyapp.registry.service import controlled_value
@@ -37,7 +39,7 @@ class QuestionnaireError(Exception):
 class SubmissionClosed(QuestionnaireError):
     """A curator has taken the submission into review or decided it."""
 
-    MESSAGE = (
+    MESSAGE = _l(
         "A curator is reviewing your answers, so they can no longer be changed here. "
         "Reply to the invitation email if something is wrong."
     )
@@ -150,7 +152,7 @@ def submit(
     _check_editable(submission)
     if not consent_store:
         raise QuestionnaireError(
-            "Please agree that the registry stores the contact details, or remove them."
+            _l("Please agree that the registry stores the contact details, or remove them.")
         )
     now = utcnow()
     submission.answers = answers
@@ -188,30 +190,60 @@ def submit(
     return version
 
 
+def display(field: FieldDefinition, value: Any) -> str:
+    """An answer as text in the request's language (labels translated, numbers as given)."""
+    from surveyapp.i18n import country_label
+    from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, country_name
+
+    if value in (None, "", [], {}):
+        return ""
+    match field.type:
+        case "country":
+            return str(country_label(value, country_name(value)))
+        case "answer":
+            return _(Answer(value).label)
+        case "atmp_types":
+            parts = [_(AtmpType(t).label) for t in value.get("types", [])]
+            if value.get("other"):
+                parts.append(_("other activities: %(other)s", other=value["other"]))
+            return ", ".join(parts)
+        case "patient_count":
+            estimate, qualifier = value.get("estimate"), value.get("qualifier")
+            if estimate is None:
+                return _(PatientsQualifier.UNKNOWN.label) if qualifier == "unknown" else ""
+            if qualifier in (None, PatientsQualifier.EXACT.value):
+                return str(estimate)
+            return f"{_(PatientsQualifier(qualifier).label)} {estimate}"
+        case "term_list":
+            return "; ".join(value)
+        case _:
+            return str(value)
+
+
 def summary(
     definition: Definition, answers: dict[str, Any]
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Answers as text, for the confirmation page and email: (heading, [(label, text)])."""
-    from surveyapp.registry.values import render
-
     sections = [
         (
-            "Institution",
+            _("Institution"),
             [
-                (f.heading, render(f, answers.get("institution", {}).get(f.key)))
+                (_(f.heading), display(f, answers.get("institution", {}).get(f.key)))
                 for f in definition.level_fields("institution")
             ],
         )
     ]
     for number, entry in enumerate(answers.get("entries", []), start=1):
-        heading = f"Programme {number}" + (
-            "" if entry.get("active", True) else " (no longer active)"
+        heading = (
+            _("Programme %(number)s", number=number)
+            if entry.get("active", True)
+            else _("Programme %(number)s (no longer active)", number=number)
         )
         sections.append(
             (
                 heading,
                 [
-                    (f.heading, render(f, entry.get("fields", {}).get(f.key)))
+                    (_(f.heading), display(f, entry.get("fields", {}).get(f.key)))
                     for f in definition.level_fields("entry")
                 ],
             )
@@ -274,7 +306,7 @@ def suggest(
     in the same review queue as invited submissions."""
     if not consent_store:
         raise QuestionnaireError(
-            "Please agree that we store your name and email to ask you about your suggestion."
+            _l("Please agree that we store your name and email to ask you about your suggestion.")
         )
     definition = load_definition()
     now = utcnow()

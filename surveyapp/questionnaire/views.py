@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db, limiter
+from surveyapp.i18n import gettext as _
+from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
 
@@ -35,6 +37,13 @@ def _invalid_link(_error: Exception) -> tuple[str, int]:
     return render_template(
         "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
     ), 404
+
+
+def _resolve(token: str) -> Invitation:
+    """The invitation of a link; pages answer in the invited contact's language."""
+    invitation = campaigns.resolve_token(token)
+    use_language_of(invitation.contact.language)
+    return invitation
 
 
 def _render(
@@ -74,7 +83,7 @@ def _filled_form(invitation: Invitation, submission: Submission) -> Any:
 def _expired(_error: CSRFError) -> Any:
     """Keep everything typed and ask once to send it again with a fresh token."""
     token = request.view_args.get("token", "") if request.view_args else ""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     submission = service.submission_for(invitation, create=False)
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition, meta={"csrf": False})
@@ -86,16 +95,17 @@ def _expired(_error: CSRFError) -> Any:
         form,
         token,
         status=400,
-        notice="Your page was open for a long time, so for your security nothing "
-        "was saved yet. Everything you typed is still here: please press "
-        "the button again.",
+        notice=_(
+            "Your page was open for a long time, so for your security nothing was saved "
+            "yet. Everything you typed is still here: please press the button again."
+        ),
     )
 
 
 @blueprint.get("/<token>/form")
 def form(token: str) -> Any:
     """The questionnaire, pre-filled from the registry or the saved draft."""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     submission = service.submission_for(invitation, create=False)
     return _render(invitation, submission, _filled_form(invitation, submission), token)
 
@@ -103,7 +113,7 @@ def form(token: str) -> Any:
 @blueprint.post("/<token>/form")
 def answer(token: str) -> Any:
     """Save, add a programme, or submit; every button keeps what was typed."""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition)
@@ -157,12 +167,12 @@ def answer(token: str) -> Any:
             submission,
             form,
             token,
-            notice="A new programme block has been added at the end.",
+            notice=_("A new programme block has been added at the end."),
         )
     if not valid:
-        notice = "Your answers are saved. Some need attention before you can submit them."
+        notice = _("Your answers are saved. Some need attention before you can submit them.")
         return _render(invitation, submission, form, token, notice=notice)
-    notice = "Your answers are saved. You can come back through your link at any time."
+    notice = _("Your answers are saved. You can come back through your link at any time.")
     return _render(
         invitation, submission, _filled_form(invitation, submission), token, notice=notice
     )
@@ -171,7 +181,7 @@ def answer(token: str) -> Any:
 @blueprint.post("/<token>/unchanged")
 def unchanged(token: str) -> Any:
     """ "Nothing has changed": confirm the registry's entries as they are, in one action."""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     campaigns.mark_opened(invitation)
@@ -197,7 +207,7 @@ def unchanged(token: str) -> Any:
 @blueprint.get("/<token>/thanks")
 def thanks(token: str) -> Any:
     """The confirmation page with a copy of the answers."""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     db.session.commit()
@@ -214,7 +224,7 @@ def thanks(token: str) -> Any:
 @blueprint.route("/<token>/nominate", methods=["GET", "POST"])
 def nominate(token: str) -> Any:
     """Nominate another facility; it reaches coordinators as a proposed contact."""
-    invitation = campaigns.resolve_token(token)
+    invitation = _resolve(token)
     form = forms.NominationForm()
     if form.validate_on_submit():
         email = None

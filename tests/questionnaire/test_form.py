@@ -362,3 +362,44 @@ def test_coordinators_activate_a_nominated_contact(app, client, invited, make_us
     )
     db.session.refresh(contact)
     assert contact.active
+
+
+def test_a_german_contact_gets_the_questionnaire_and_emails_in_german(
+    client, campaign, make_contact, mailbox, ctx
+):
+    contact = make_contact("fischer@example.org", 9, name="Dr. Fischer")
+    contact.language = "de"
+    db.session.commit()
+    campaigns.invite(campaign, actor="test")
+    db.session.commit()
+    send_pending()
+    (invitation_email,) = mailbox.messages
+    assert invitation_email["Subject"] == (
+        "Bitte bestätigen Sie Ihre ATMP-Einrichtung im europäischen Register"
+    )
+    assert "Guten Tag Dr. Fischer" in plain(invitation_email)
+    assert "Diese E-Mails abbestellen" in plain(invitation_email)
+    token = tokens_in(invitation_email)[0]
+    html = client.get(f"/i/{token}/form").get_data(as_text=True)
+    assert '<html lang="de">' in html
+    assert "Zahl der behandelten Patientinnen und Patienten" in html
+    assert "Gentherapie" in html and "Deutschland" in html
+    response = post(
+        client, token, {"institution_block-institution": "", "consent_store": "y"}, button="submit"
+    )
+    assert "Dieses Feld wird benötigt." in response.get_data(as_text=True)
+    post(client, token, {"consent_store": "y"}, button="submit")
+    mailbox.messages.clear()
+    send_pending()
+    (confirmation,) = mailbox.messages
+    assert confirmation["Subject"] == "Ihre Antworten zu Registry update 2026"
+    assert "Art des ATMP: Biotechnologisch bearbeitetes Gewebeprodukt" in plain(confirmation)
+
+
+def test_the_language_can_be_switched_on_the_page(client, invited):
+    token = invited(4)
+    english = client.get(f"/i/{token}/form").get_data(as_text=True)
+    assert "Number of patients treated" in english
+    german = client.get(f"/i/{token}/form?lang=de").get_data(as_text=True)
+    assert "Zahl der behandelten Patientinnen und Patienten" in german
+    assert "Zahl der behandelten" in client.get(f"/i/{token}/form").get_data(as_text=True)
