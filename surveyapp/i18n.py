@@ -75,6 +75,8 @@ def init_app(app: Flask) -> None:
         app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS_DIR)
     )
 
+    app.jinja_env.filters["gettext"] = gettext
+
     @app.before_request
     def _pick_language() -> None:
         picked = request.args.get("lang")

@@ -65,17 +65,17 @@ class Answer(Vocabulary):
 class DiseaseArea(Vocabulary):
     """Disease areas used by RESTORE D1.4's analysis of the diseases targeted."""
 
-    ONCOLOGY = "oncology", "Oncology"
-    MUSCULOSKELETAL = "musculoskeletal", "Musculoskeletal"
-    TRANSPLANTATION_GVHD = "transplantation_gvhd", "Transplantation / GvHD"
-    NEUROLOGICAL = "neurological", "Neurological"
-    CARDIOVASCULAR = "cardiovascular", "Cardiovascular"
-    HAEMATOLOGICAL = "haematological", "Haematological"
-    DERMATOLOGICAL = "dermatological", "Dermatological"
-    OPHTHALMOLOGICAL = "ophthalmological", "Ophthalmological"
-    METABOLIC_GENETIC = "metabolic_genetic", "Metabolic / genetic"
-    AUTOIMMUNE = "autoimmune", "Autoimmune"
-    OTHER = "other", "Other"
+    ONCOLOGY = "oncology", N_("Oncology")
+    MUSCULOSKELETAL = "musculoskeletal", N_("Musculoskeletal")
+    TRANSPLANTATION_GVHD = "transplantation_gvhd", N_("Transplantation / GvHD")
+    NEUROLOGICAL = "neurological", N_("Neurological")
+    CARDIOVASCULAR = "cardiovascular", N_("Cardiovascular")
+    HAEMATOLOGICAL = "haematological", N_("Haematological")
+    DERMATOLOGICAL = "dermatological", N_("Dermatological")
+    OPHTHALMOLOGICAL = "ophthalmological", N_("Ophthalmological")
+    METABOLIC_GENETIC = "metabolic_genetic", N_("Metabolic / genetic")
+    AUTOIMMUNE = "autoimmune", N_("Autoimmune")
+    OTHER = "other", N_("Other")
 
 
 class EntryStatus(Vocabulary):
@@ -88,11 +88,11 @@ class EntryStatus(Vocabulary):
 class ChangeSource(Vocabulary):
     """Where a new version of an institution or entry came from."""
 
-    TABLE1_IMPORT = "table1_import", "RESTORE D1.4 Table 1 import"
-    FILE_IMPORT = "file_import", "File import"
-    SUBMISSION = "submission", "Questionnaire submission"
-    STAFF_EDIT = "staff_edit", "Staff edit"
-    RESTORE = "restore", "Restore of an earlier version"
+    TABLE1_IMPORT = "table1_import", N_("RESTORE D1.4 Table 1 import")
+    FILE_IMPORT = "file_import", N_("File import")
+    SUBMISSION = "submission", N_("Questionnaire submission")
+    STAFF_EDIT = "staff_edit", N_("Staff edit")
+    RESTORE = "restore", N_("Restore of an earlier version")
 
 
 class FlagKind(Vocabulary):

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry.service import SORTS
 from surveyapp.vocabulary import Answer, AtmpType
 
+ANY = _l("Any")
 
-def options(pairs: list[tuple[str, str]], any_label: str | None = "Any") -> list[SelectChoice]:
+
+def options(pairs: list[tuple[str, Any]], any_label: Any = ANY) -> list[SelectChoice]:
     """Select options from (value, label) pairs, led by an empty "any" choice."""
     lead = [SelectChoice("", any_label)] if any_label is not None else []
-    return lead + [SelectChoice(value, label) for value, label in pairs]
+    return lead + [
+        SelectChoice(value, _l(label) if isinstance(label, str) else label)
+        for value, label in pairs
+    ]
 
 
 SORT_LABELS = {
-    "row": "Table 1 order",
-    "institution": "Institution",
-    "country": "Country",
-    "patients": "Patients treated",
-    "updated": "Recently changed",
+    "row": _l("Table 1 order"),
+    "institution": _l("Institution"),
+    "country": _l("Country"),
+    "patients": _l("Patients treated"),
+    "updated": _l("Recently changed"),
 }
 
 
@@ -32,18 +40,20 @@ class RegistrySearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Search", validators=[Optional(), Length(max=200)])
-    disease = SearchField("Disease", validators=[Optional(), Length(max=200)])
-    country = SelectField("Country", choices=options([]), default="")
-    atmp_type = SelectField("Type of ATMP", choices=options(AtmpType.choices()), default="")
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)])
+    disease = SearchField(_l("Disease"), validators=[Optional(), Length(max=200)])
+    country = SelectField(_l("Country"), choices=options([]), default="")
+    atmp_type = SelectField(_l("Type of ATMP"), choices=options(AtmpType.choices()), default="")
     contract_research = SelectField(
-        "Contract research for industry", choices=options(Answer.choices()), default=""
+        _l("Contract research for industry"), choices=options(Answer.choices()), default=""
     )
     routine_application = SelectField(
-        "Routine application of approved ATMP", choices=options(Answer.choices()), default=""
+        _l("Routine application of approved ATMP"), choices=options(Answer.choices()), default=""
     )
-    needs_curation = BooleanField("Needs curation only")
+    needs_curation = BooleanField(_l("Needs curation only"))
     sort = SelectField(
-        "Sort by", choices=options([(k, SORT_LABELS[k]) for k in SORTS], None), default="row"
+        _l("Sort by"), choices=options([(k, SORT_LABELS[k]) for k in SORTS], None), default="row"
     )
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=100_000)], default=1)
+    page = IntegerField(
+        _l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)], default=1
+    )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from surveyapp.auth.access import is_staff
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import country_label
 from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import export, service
 from surveyapp.registry.forms import RegistrySearchForm, options
@@ -39,7 +40,7 @@ def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, list[str]]
         select(Institution.country_code).where(Institution.country_code.is_not(None)).distinct()
     )
     form.country.choices = options(
-        sorted(((c, country_name(c)) for c in codes), key=lambda pair: pair[1])
+        sorted(((c, country_label(c, country_name(c))) for c in codes), key=lambda p: str(p[1]))
     )
     errors: list[str] = []
     if request.args and not form.validate():
@@ -109,6 +110,7 @@ def institution(institution_id: int) -> str:
         history=service.history(found),
         definition=table1(),
         country_name=country_name,
+        country_label=country_label,
         labels={f.key: f.heading for f in table1().fields},
         staff=staff,
         personal_keys={f.key for f in table1().fields if f.personal},
