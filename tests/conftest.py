@@ -17,6 +17,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 from email import policy
 from email.message import Message
 from pathlib import Path
@@ -28,17 +29,21 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import config
 from surveyapp import create_app
 from surveyapp.auth.service import create_user
+from surveyapp.campaigns import service as campaign_service
+from surveyapp.campaigns.models import Campaign, Contact
+from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
 from surveyapp.questionnaire.definition import table1 as table1_definition
 from surveyapp.registry import importer
+from surveyapp.registry.models import Entry
 from surveyapp.registry.service import add_entry, add_institution, updates_from_text
-from surveyapp.vocabulary import ChangeSource, Role
+from surveyapp.vocabulary import ChangeSource, LinkStatus, Role
 
 TABLE1_CSV = importer.TABLE1_CSV
 
@@ -297,3 +302,40 @@ def mailbox(app: Flask, smtp_server, monkeypatch) -> SmtpRecorder:
     monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
     monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 5)
     return recorder
+
+
+# Campaign factories, shared by the campaigns, mail and questionnaire tests.
+
+
+def institution_of_row(row: int):
+    """The registry institution of a Table 1 row."""
+    return db.session.scalars(select(Entry).where(Entry.source_row == row)).one().institution
+
+
+@pytest.fixture
+def make_contact(ctx):
+    """A contact, optionally confirmed for the institutions of some Table 1 rows."""
+
+    def make(email: str, *rows: int, name: str = "Dr. Test Person") -> Contact:
+        contact, _ = campaign_service.upsert_contact(email, source="test", name=name)
+        for row in rows:
+            campaign_service.link_contact(
+                contact, institution_of_row(row), LinkStatus.CONFIRMED, actor="test"
+            )
+        db.session.commit()
+        return contact
+
+    return make
+
+
+@pytest.fixture
+def campaign(table1, ctx) -> Campaign:
+    """An open campaign closing in 30 days."""
+    created = campaign_service.create_campaign(
+        "Registry update 2026",
+        (utcnow() + timedelta(days=30)).date(),
+        actor="test",
+        reply_to="team@example.org",
+    )
+    db.session.commit()
+    return created

@@ -23,7 +23,36 @@ from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.i18n import use_language_of
 
 blueprint = Blueprint("link", __name__, url_prefix="/i")
-limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(blueprint)
+
+
+def protect_capability_links(links: Blueprint) -> None:
+    """What every blueprint serving invitation links needs, declared once per blueprint:
+    a rate limit, no referrer, no indexing, no caching, and one 404 for any invalid link."""
+    limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(links)
+
+    @links.after_request
+    def _capability_link_headers(response: Response) -> Response:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @links.errorhandler(service.InvalidLink)
+    def _invalid_link(_error: Exception) -> tuple[str, int]:
+        return render_template(
+            "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
+        ), 404
+
+
+def invitation_of(token: str) -> Invitation:
+    """The open invitation of a link token (InvalidLink otherwise); the pages that follow
+    speak the invited contact's language."""
+    invitation = service.resolve_token(token)
+    use_language_of(invitation.contact.language)
+    return invitation
+
+
+protect_capability_links(blueprint)
 
 
 class StartForm(FlaskForm):
@@ -43,31 +72,10 @@ class OptOutForm(FlaskForm):
     )
 
 
-@blueprint.after_request
-def _capability_link_headers(response: Response) -> Response:
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@blueprint.errorhandler(service.InvalidLink)
-def _invalid_link(_error: Exception) -> tuple[str, int]:
-    return render_template(
-        "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
-    ), 404
-
-
-def _invitation(token: str) -> Invitation:
-    invitation = service.resolve_token(token)
-    use_language_of(invitation.contact.language)
-    return invitation
-
-
 @blueprint.get("/<token>")
 def landing(token: str) -> str:
     """Name the campaign and institution; nothing is recorded by looking."""
-    invitation = _invitation(token)
+    invitation = invitation_of(token)
     return render_template(
         "campaigns/link.html", invitation=invitation, token=token, form=StartForm()
     )
@@ -76,7 +84,7 @@ def landing(token: str) -> str:
 @blueprint.post("/<token>/start")
 def start(token: str) -> Any:
     """The first action on the page: the invitation now counts as opened."""
-    invitation = _invitation(token)
+    invitation = invitation_of(token)
     if StartForm().validate_on_submit():
         service.mark_opened(invitation)
         db.session.commit()
@@ -87,7 +95,7 @@ def start(token: str) -> Any:
 @blueprint.route("/<token>/opt-out", methods=["GET", "POST"])
 def opt_out(token: str) -> Any:
     """One button: stop emails about this survey, or about all of them."""
-    invitation = _invitation(token)
+    invitation = invitation_of(token)
     form = OptOutForm()
     if form.validate_on_submit():
         service.opt_out(invitation, everything=form.scope.data == "all")
@@ -103,7 +111,7 @@ def opt_out(token: str) -> Any:
 def one_click_unsubscribe(token: str) -> Any:
     """RFC 8058 one-click unsubscribe: a POST of List-Unsubscribe=One-Click opts out of
     this campaign. A GET (some mail clients) only shows the opt-out page."""
-    invitation = _invitation(token)
+    invitation = invitation_of(token)
     if request.method == "GET":
         return redirect(url_for("link.opt_out", token=token))
     if request.form.get("List-Unsubscribe") != "One-Click":

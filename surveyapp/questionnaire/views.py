@@ -9,41 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from surveyapp.campaigns import service as campaigns
+from surveyapp.campaigns.link_views import invitation_of, protect_capability_links
 from surveyapp.campaigns.models import Invitation
-from surveyapp.extensions import db, limiter
+from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
-from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
 
 blueprint = Blueprint("questionnaire", __name__, url_prefix="/i")
-limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])(blueprint)
-
-
-@blueprint.after_request
-def _capability_link_headers(response: Any) -> Any:
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@blueprint.errorhandler(campaigns.InvalidLink)
-def _invalid_link(_error: Exception) -> tuple[str, int]:
-    return render_template(
-        "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
-    ), 404
-
-
-def _resolve(token: str) -> Invitation:
-    """The invitation of a link; pages answer in the invited contact's language."""
-    invitation = campaigns.resolve_token(token)
-    use_language_of(invitation.contact.language)
-    return invitation
+protect_capability_links(blueprint)
 
 
 def _render(
@@ -83,7 +61,7 @@ def _filled_form(invitation: Invitation, submission: Submission) -> Any:
 def _expired(_error: CSRFError) -> Any:
     """Keep everything typed and ask once to send it again with a fresh token."""
     token = request.view_args.get("token", "") if request.view_args else ""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition, meta={"csrf": False})
@@ -105,7 +83,7 @@ def _expired(_error: CSRFError) -> Any:
 @blueprint.get("/<token>/form")
 def form(token: str) -> Any:
     """The questionnaire, pre-filled from the registry or the saved draft."""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
     return _render(invitation, submission, _filled_form(invitation, submission), token)
 
@@ -113,7 +91,7 @@ def form(token: str) -> Any:
 @blueprint.post("/<token>/form")
 def answer(token: str) -> Any:
     """Save, add a programme, or submit; every button keeps what was typed."""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition)
@@ -181,7 +159,7 @@ def answer(token: str) -> Any:
 @blueprint.post("/<token>/unchanged")
 def unchanged(token: str) -> Any:
     """ "Nothing has changed": confirm the registry's entries as they are, in one action."""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     campaigns.mark_opened(invitation)
@@ -207,7 +185,7 @@ def unchanged(token: str) -> Any:
 @blueprint.get("/<token>/thanks")
 def thanks(token: str) -> Any:
     """The confirmation page with a copy of the answers."""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     submission = service.submission_for(invitation)
     definition = service.definition_for(invitation)
     db.session.commit()
@@ -224,7 +202,7 @@ def thanks(token: str) -> Any:
 @blueprint.route("/<token>/nominate", methods=["GET", "POST"])
 def nominate(token: str) -> Any:
     """Nominate another facility; it reaches coordinators as a proposed contact."""
-    invitation = _resolve(token)
+    invitation = invitation_of(token)
     form = forms.NominationForm()
     if form.validate_on_submit():
         email = None

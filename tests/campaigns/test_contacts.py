@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 from surveyapp.campaigns.models import Contact, ContactLink
 from surveyapp.extensions import db
 from surveyapp.vocabulary import LinkStatus
-from tests.campaigns.conftest import institution_of_row
-from tests.conftest import write_csv
+from tests.conftest import institution_of_row, write_csv
 
 HEADER = ["institution", "contact_person", "email", "country", "language", "institution_id"]
 

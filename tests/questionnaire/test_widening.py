@@ -75,7 +75,7 @@ def test_a_public_suggestion_enters_the_queue_unverified(client, table1, ctx):
 
 
 def test_a_correction_is_prefilled_for_its_institution(client, table1, ctx):
-    from tests.campaigns.conftest import institution_of_row
+    from tests.conftest import institution_of_row
 
     herlev = institution_of_row(4)
     page = client.get(f"/suggest/?institution={herlev.id}").get_data(as_text=True)
