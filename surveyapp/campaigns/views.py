@@ -314,7 +314,6 @@ def campaign_detail(campaign_id: int) -> str:
         pending=pending,
         confirm=ConfirmForm(),
         statuses=list(InvitationStatus),
-        contacts=db.session.scalars(select(Contact).order_by(Contact.email).limit(50)).all(),
     )
 
 

@@ -295,13 +295,3 @@ def _release_rest(
     for message_id, _email in rest:
         _retry_later(db.session.get(OutboxMessage, message_id), reason, now(), report, rng)
     db.session.commit()
-
-
-def outbox_counts() -> dict[str, int]:
-    """How many messages are in each outbox status."""
-    from sqlalchemy import func
-
-    rows = db.session.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-    )
-    return {status.value: count for status, count in rows}
