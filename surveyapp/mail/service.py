@@ -240,14 +240,11 @@ def _send_batch(
     try:
         connection = connect()
     except (OSError, smtplib.SMTPException) as exc:
-        reason = str(_classify(exc))
+        # Connecting, TLS and login failures say nothing about the messages (a wrong
+        # password is fixed by the operator): every message waits for a retry.
+        reason = f"cannot connect to the mail server: {_classify(exc)}"
         for message_id, _email in batch:
-            message = db.session.get(OutboxMessage, message_id)
-            failure = _classify(exc)
-            if isinstance(failure, PermanentFailure):
-                _give_up(message, reason, report)
-            else:
-                _retry_later(message, reason, now(), report, rng)
+            _retry_later(db.session.get(OutboxMessage, message_id), reason, now(), report, rng)
         db.session.commit()
         return
     try:

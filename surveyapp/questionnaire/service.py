@@ -113,6 +113,28 @@ def _started(invitation: Invitation) -> None:
         set_status(invitation, InvitationStatus.STARTED)
 
 
+def _own_entries_only(submission: Submission, answers: dict[str, Any]) -> dict[str, Any]:
+    """Keep entry ids only where they name an entry of the submission's own institution.
+
+    The id travels through the respondent's browser; a block claiming another
+    institution's entry is treated as a new programme instead.
+    """
+    from surveyapp.registry.models import Entry
+
+    own = set()
+    if submission.institution_id is not None:
+        own = set(
+            db.session.scalars(
+                select(Entry.id).where(Entry.institution_id == submission.institution_id)
+            )
+        )
+    entries = [
+        {**block, "entry_id": block.get("entry_id") if block.get("entry_id") in own else None}
+        for block in answers.get("entries", [])
+    ]
+    return {**answers, "entries": entries}
+
+
 def save_draft(
     submission: Submission,
     invitation: Invitation,
@@ -123,7 +145,7 @@ def save_draft(
 ) -> None:
     """Keep the answers typed so far; the invitation counts as started."""
     _check_editable(submission)
-    submission.answers = answers
+    submission.answers = _own_entries_only(submission, answers)
     submission.consent_store = consent_store
     submission.consent_publish = consent_publish
     _started(invitation)
@@ -155,6 +177,7 @@ def submit(
             _l("Please agree that the registry stores the contact details, or remove them.")
         )
     now = utcnow()
+    answers = _own_entries_only(submission, answers)
     submission.answers = answers
     submission.nothing_changed = nothing_changed
     submission.consent_store = consent_store

@@ -219,3 +219,16 @@ def test_the_worker_command_sends_what_is_due_and_stops_when_idle(
     assert "2 sent, 0 to retry, 0 failed" in result.output
     assert result.output.strip().endswith("mail worker stopped")
     assert len(mailbox.messages) == 2
+
+
+def test_a_login_failure_at_the_mail_server_keeps_every_message(
+    app, campaign, make_contact, mailbox, monkeypatch
+):
+    queued(campaign, make_contact, 2)
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "registry")  # the test server has no AUTH
+    report = mail.send_pending()
+    assert (report.sent, report.retrying, report.failed) == (0, 2, 0)
+    assert all(
+        "cannot connect to the mail server" in m.last_error
+        for m in db.session.scalars(select(OutboxMessage))
+    )

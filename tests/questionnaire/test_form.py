@@ -403,3 +403,13 @@ def test_the_language_can_be_switched_on_the_page(client, invited):
     german = client.get(f"/i/{token}/form?lang=de").get_data(as_text=True)
     assert "Zahl der behandelten Patientinnen und Patienten" in german
     assert "Zahl der behandelten" in client.get(f"/i/{token}/form").get_data(as_text=True)
+
+
+def test_a_block_cannot_claim_another_institutions_entry(client, invited, ctx):
+    from tests.conftest import institution_of_row
+
+    token = invited(4)
+    foreign = institution_of_row(9).entries[0].id
+    post(client, token, {"entries-0-entry_id": str(foreign), "consent_store": "y"}, button="submit")
+    answers = db.session.scalars(select(Submission)).one().answers
+    assert answers["entries"][0]["entry_id"] is None
