@@ -13,6 +13,7 @@ from surveyapp.auth.forms import ConfirmForm, UserCreateForm, UserRolesForm
 from surveyapp.auth.models import User
 from surveyapp.auth.passwords import PasswordRejected
 from surveyapp.extensions import db
+from surveyapp.i18n import gettext as _
 from surveyapp.vocabulary import Role
 
 blueprint = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -80,7 +81,7 @@ def change_roles(user_id: int) -> Any:
             form.roles.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Roles of {user.email} saved.", "success")
+            flash(_("Roles of %(email)s saved.", email=user.email), "success")
             return redirect(url_for("users.edit", user_id=user.id))
     return render_template("auth/user.html", user=user, form=form, confirm=ConfirmForm()), 400
 
@@ -95,7 +96,12 @@ def _set_active(user_id: int, active: bool) -> Any:
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"{user.email} is now {'active' if active else 'deactivated'}.", "success")
+            flash(
+                _("%(email)s is now active.", email=user.email)
+                if active
+                else _("%(email)s is now deactivated.", email=user.email),
+                "success",
+            )
     return redirect(url_for("users.edit", user_id=user.id))
 
 

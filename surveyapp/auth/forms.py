@@ -7,28 +7,32 @@ from wtforms import EmailField, PasswordField, SelectMultipleField, StringField,
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.vocabulary import Role
 
 
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class PasswordChangeForm(FlaskForm):
     """One's own password: the current one, and the new one twice."""
 
-    current = PasswordField("Current password", validators=[DataRequired()])
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), Length(max=256)],
-        description="At least 8 characters; 15 or more is better. A few unrelated words work "
-        "well. Common passwords are refused.",
+        description=_l(
+            "At least 8 characters; 15 or more is better. A few unrelated words work well. "
+            "Common passwords are refused."
+        ),
     )
     confirm = PasswordField(
-        "New password again", validators=[DataRequired(), EqualTo("new", "The passwords differ.")]
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
     )
 
 
@@ -36,9 +40,9 @@ class TokenForm(FlaskForm):
     """A name for a new API token."""
 
     name = StringField(
-        "Token name",
+        _l("Token name"),
         validators=[DataRequired(), Length(max=100)],
-        description="Name it after the script that will use it.",
+        description=_l("Name it after the script that will use it."),
     )
 
 
@@ -56,9 +60,11 @@ class RoleField(SelectMultipleField):
 class UserCreateForm(FlaskForm):
     """A new staff member: email and roles (the password is generated)."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=320)])
     roles = RoleField(
-        "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
+        _l("Roles"),
+        choices=_role_choices(),
+        validators=[DataRequired(_l("Choose at least one role."))],
     )
 
 
@@ -66,7 +72,9 @@ class UserRolesForm(FlaskForm):
     """A staff member's roles."""
 
     roles = RoleField(
-        "Roles", choices=_role_choices(), validators=[DataRequired("Choose at least one role.")]
+        _l("Roles"),
+        choices=_role_choices(),
+        validators=[DataRequired(_l("Choose at least one role."))],
     )
 
 

@@ -15,6 +15,7 @@ from surveyapp.auth.access import STAFF, restrict, safe_next, start_session
 from surveyapp.auth.forms import ConfirmForm, LoginForm, PasswordChangeForm, TokenForm
 from surveyapp.auth.passwords import PasswordRejected
 from surveyapp.extensions import db
+from surveyapp.i18n import gettext as _
 
 blueprint = Blueprint("auth", __name__)
 account = Blueprint("account", __name__, url_prefix="/account")
@@ -55,7 +56,7 @@ def logout() -> Any:
         db.session.commit()
     logout_user()
     session.clear()
-    flash("You have logged out.", "info")
+    flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -94,7 +95,7 @@ def change_password() -> Any:
             session.clear()
             login_user(user)
             start_session()
-            flash("Your password has been changed. Other sessions have ended.", "success")
+            flash(_("Your password has been changed. Other sessions have ended."), "success")
             return redirect(url_for("account.index"))
     return _render_account(password_form=form), 400
 
@@ -123,5 +124,5 @@ def revoke_token(token_id: int) -> Any:
         except service.AuthError:
             return _render_account(), 404
         db.session.commit()
-        flash(f"Token {token.name!r} has been revoked.", "success")
+        flash(_("Token %(name)s has been revoked.", name=token.name), "success")
     return redirect(url_for("account.index"))

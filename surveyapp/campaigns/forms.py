@@ -15,31 +15,32 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from surveyapp.campaigns.templates import DEFAULTS
+from surveyapp.i18n import lazy_gettext as _l
 
 
 class ContactForm(FlaskForm):
     """One contact, added or edited by hand."""
 
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
-    name = StringField("Contact person", validators=[Optional(), Length(max=300)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
+    name = StringField(_l("Contact person"), validators=[Optional(), Length(max=300)])
     institution_name = StringField(
-        "Institution (as they name it)", validators=[Optional(), Length(max=500)]
+        _l("Institution (as they name it)"), validators=[Optional(), Length(max=500)]
     )
     country = StringField(
-        "Country",
+        _l("Country"),
         validators=[Optional(), Length(max=100)],
-        description="A name or ISO code, e.g. Germany or DE.",
+        description=_l("A name or ISO code, e.g. Germany or DE."),
     )
     language = StringField(
-        "Language",
+        _l("Language"),
         default="en",
         validators=[Optional(), Length(max=40)],
-        description="A code such as en, de, fr.",
+        description=_l("A code such as en, de, fr."),
     )
     active = BooleanField(
-        "Active: invite this contact",
+        _l("Active: invite this contact"),
         default=True,
-        description="Nominated contacts start inactive until you check them.",
+        description=_l("Nominated contacts start inactive until you check them."),
     )
 
 
@@ -47,10 +48,10 @@ class ContactImportForm(FlaskForm):
     """A CSV or XLSX file of contacts."""
 
     file = FileField(
-        "File",
+        _l("File"),
         validators=[
-            FileRequired("Choose a file to import."),
-            FileAllowed(["csv", "xlsx"], "Only .csv and .xlsx files can be imported."),
+            FileRequired(_l("Choose a file to import.")),
+            FileAllowed(["csv", "xlsx"], _l("Only .csv and .xlsx files can be imported.")),
         ],
     )
 
@@ -58,42 +59,44 @@ class ContactImportForm(FlaskForm):
 class CampaignForm(FlaskForm):
     """A campaign's settings and email texts."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    opens_on = DateField("Opens on", validators=[DataRequired()])
-    closes_on = DateField("Closes on", validators=[DataRequired()])
-    sender_name = StringField("Sender name", validators=[DataRequired(), Length(max=200)])
-    sender_email = EmailField("Sender address", validators=[DataRequired(), Email()])
-    reply_to = EmailField("Reply-to address", validators=[Optional(), Email()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
+    closes_on = DateField(_l("Closes on"), validators=[DataRequired()])
+    sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
+    sender_email = EmailField(_l("Sender address"), validators=[DataRequired(), Email()])
+    reply_to = EmailField(_l("Reply-to address"), validators=[Optional(), Email()])
     default_language = StringField(
-        "Default language", default="en", validators=[DataRequired(), Length(max=8)]
+        _l("Default language"), default="en", validators=[DataRequired(), Length(max=8)]
     )
     remind_after_days = IntegerField(
-        "Remind after (days)", default=7, validators=[NumberRange(min=1, max=90)]
+        _l("Remind after (days)"), default=7, validators=[NumberRange(min=1, max=90)]
     )
     max_reminders = IntegerField(
-        "At most this many reminders", default=2, validators=[NumberRange(min=0, max=10)]
+        _l("At most this many reminders"), default=2, validators=[NumberRange(min=0, max=10)]
     )
     invitation_subject = StringField(
-        "Invitation subject",
+        _l("Invitation subject"),
         default=DEFAULTS["invitation_subject"],
         validators=[DataRequired(), Length(max=300)],
     )
     invitation_text = TextAreaField(
-        "Invitation, plain text", default=DEFAULTS["invitation_text"], validators=[DataRequired()]
+        _l("Invitation, plain text"),
+        default=DEFAULTS["invitation_text"],
+        validators=[DataRequired()],
     )
     invitation_html = TextAreaField(
-        "Invitation, HTML", default=DEFAULTS["invitation_html"], validators=[DataRequired()]
+        _l("Invitation, HTML"), default=DEFAULTS["invitation_html"], validators=[DataRequired()]
     )
     reminder_subject = StringField(
-        "Reminder subject",
+        _l("Reminder subject"),
         default=DEFAULTS["reminder_subject"],
         validators=[DataRequired(), Length(max=300)],
     )
     reminder_text = TextAreaField(
-        "Reminder, plain text", default=DEFAULTS["reminder_text"], validators=[DataRequired()]
+        _l("Reminder, plain text"), default=DEFAULTS["reminder_text"], validators=[DataRequired()]
     )
     reminder_html = TextAreaField(
-        "Reminder, HTML", default=DEFAULTS["reminder_html"], validators=[DataRequired()]
+        _l("Reminder, HTML"), default=DEFAULTS["reminder_html"], validators=[DataRequired()]
     )
 
     def settings(self) -> dict[str, object]:

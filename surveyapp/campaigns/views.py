@@ -32,6 +32,7 @@ from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportFo
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
+from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.registry import values
 from surveyapp.tabular import ImportFileError
@@ -120,7 +121,7 @@ def contact_add() -> Any:
             contact, _outcome = service.upsert_contact(email, source="ui", **fields)
             service.propose_links(contact)
             db.session.commit()
-            flash(f"{contact.email} saved.", "success")
+            flash(_("%(email)s saved.", email=contact.email), "success")
             return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
     return render_template(
         "campaigns/contacts.html",
@@ -140,7 +141,7 @@ def contact_import() -> Any:
     """Import contacts: good rows kept, skipped rows listed with row, column and reason."""
     form = ContactImportForm()
     if not form.validate_on_submit():
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash("; ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("contacts.contact_list"))
     upload = form.file.data
     suffix = Path(upload.filename or "contacts.csv").suffix.lower()
@@ -172,7 +173,7 @@ def contact_detail(contact_id: int) -> Any:
                 setattr(contact, key, value)
             contact.active = form.active.data
             db.session.commit()
-            flash("Contact saved.", "success")
+            flash(_("Contact saved."), "success")
             return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
     return render_template(
         "campaigns/contact.html", contact=contact, form=form, confirm=ConfirmForm()
@@ -186,7 +187,7 @@ def links() -> Any:
         decisions = {}
         for key, choice in request.form.items():
             if key.startswith("link-") and choice in ("confirm", "reject"):
-                contact_id, _, institution_id = key.removeprefix("link-").partition("-")
+                contact_id, _sep, institution_id = key.removeprefix("link-").partition("-")
                 decisions[(int(contact_id), int(institution_id))] = choice == "confirm"
         try:
             changed = service.decide_links(decisions, actor=current_user.email)
@@ -195,7 +196,7 @@ def links() -> Any:
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"{changed} links decided.", "success")
+            flash(_("%(count)s links decided.", count=changed), "success")
         return redirect(url_for("contacts.links"))
     return render_template(
         "campaigns/links.html", links=service.proposed_links(), confirm=ConfirmForm()
@@ -262,7 +263,7 @@ def campaign_edit(campaign_id: int) -> Any:
             form.invitation_subject.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Campaign saved.", "success")
+            flash(_("Campaign saved."), "success")
             return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
     return render_template("campaigns/campaign_form.html", form=form, campaign=campaign), (
         400 if form.errors else 200
@@ -345,7 +346,14 @@ def campaign_remind(campaign_id: int) -> Any:
     if request.method == "POST" and ConfirmForm().validate_on_submit():
         emails_queued = service.remind(campaign, list(targets), actor=current_user.email)
         db.session.commit()
-        flash(f"{emails_queued} reminder emails queued for {len(targets)} invitations.", "success")
+        flash(
+            _(
+                "%(emails)s reminder emails queued for %(count)s invitations.",
+                emails=emails_queued,
+                count=len(targets),
+            ),
+            "success",
+        )
         return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
     return render_template(
         "campaigns/remind.html", campaign=campaign, targets=targets, confirm=ConfirmForm()
@@ -395,7 +403,9 @@ def invitation_action(campaign_id: int, invitation_id: int, action: str) -> Any:
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash(f"Invitation {invitation.id}: {action} done.", "success")
+            flash(
+                _("Invitation %(id)s: %(action)s done.", id=invitation.id, action=action), "success"
+            )
     return redirect(
         url_for("campaigns.invitation_detail", campaign_id=campaign.id, invitation_id=invitation.id)
     )

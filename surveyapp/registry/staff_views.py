@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from surveyapp.auth.access import STAFF, restrict
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry import export, importer
 from surveyapp.registry.models import CurationFlag, Entry
 from surveyapp.registry.service import EntryFilters
@@ -71,7 +72,7 @@ def curation() -> str:
 def export_with_personal_data(fmt: str) -> Response:
     """The whole registry with contact persons and emails; every download is audited."""
     if fmt not in MIMETYPES:
-        abort(404, description="Exports are available as .csv, .xlsx and .json.")
+        abort(404, description=_l("Exports are available as .csv, .xlsx and .json."))
     include_retired = request.args.get("include_retired") == "1"
     filters = EntryFilters(include_retired=include_retired)
     audit(
@@ -102,10 +103,10 @@ class ImportForm(FlaskForm):
     """A CSV or XLSX file with the seed CSV's columns."""
 
     file = FileField(
-        "File",
+        _l("File"),
         validators=[
-            FileRequired("Choose a file to import."),
-            FileAllowed(["csv", "xlsx"], "Only .csv and .xlsx files can be imported."),
+            FileRequired(_l("Choose a file to import.")),
+            FileAllowed(["csv", "xlsx"], _l("Only .csv and .xlsx files can be imported.")),
         ],
     )
 

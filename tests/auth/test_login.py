@@ -133,3 +133,9 @@ def test_login_starts_a_new_session(client, make_user, auth):
     with client.session_transaction() as session:
         assert "planted" not in session
         assert "login_at" in session
+
+
+def test_the_login_page_speaks_german(client):
+    html = client.get("/login?lang=de").get_data(as_text=True)
+    assert "Anmeldung für Mitarbeitende" in html
+    assert ">Passwort</label>" in html
