@@ -34,6 +34,7 @@ from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
+from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
 from surveyapp.tabular import ImportFileError
 from surveyapp.vocabulary import InvitationStatus, LinkStatus, Role
@@ -55,35 +56,27 @@ def contact_list() -> str:
     q = request.args.get("q", "").strip().lower()
     query = select(Contact).options(selectinload(Contact.links))
     if q:
-        pattern = f"%{q}%"
         query = query.where(
             or_(
-                func.lower(Contact.email).like(pattern),
-                func.lower(func.coalesce(Contact.name, "")).like(pattern),
-                func.lower(func.coalesce(Contact.institution_name, "")).like(pattern),
+                func.lower(Contact.email).contains(q, autoescape=True),
+                func.lower(func.coalesce(Contact.name, "")).contains(q, autoescape=True),
+                func.lower(func.coalesce(Contact.institution_name, "")).contains(
+                    q, autoescape=True
+                ),
             )
         )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Contact.email).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    proposed = (
-        db.session.scalar(
-            select(func.count()).select_from(
-                select(service.ContactLink)
-                .where(service.ContactLink.status == LinkStatus.PROPOSED)
-                .subquery()
-            )
-        )
-        or 0
+    found = paginate(
+        query.order_by(Contact.email), page_number(request.args.get("page")), PAGE_SIZE
+    )
+    proposed = count(
+        select(service.ContactLink).where(service.ContactLink.status == LinkStatus.PROPOSED)
     )
     return render_template(
         "campaigns/contacts.html",
-        contacts=rows,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        contacts=found.items,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         q=q,
         proposed=proposed,
         import_form=ContactImportForm(),
@@ -284,15 +277,10 @@ def campaign_detail(campaign_id: int) -> str:
         query = query.where(Invitation.status.in_(service.UNANSWERED))
     elif status in {s.value for s in InvitationStatus}:
         query = query.where(Invitation.status == InvitationStatus(status))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    invitations = db.session.scalars(
-        query.order_by(Invitation.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    remindable = (
-        db.session.scalar(select(func.count()).select_from(service.remindable(campaign).subquery()))
-        or 0
+    found = paginate(
+        query.order_by(Invitation.id), page_number(request.args.get("page")), PAGE_SIZE
     )
+    remindable = count(service.remindable(campaign))
     pending = (
         db.session.scalar(
             select(func.count(OutboxMessage.id)).where(
@@ -306,11 +294,11 @@ def campaign_detail(campaign_id: int) -> str:
         "campaigns/campaign.html",
         campaign=campaign,
         counts=service.status_counts(campaign),
-        invitations=invitations,
+        invitations=found.items,
         status=status,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         remindable=remindable,
         pending=pending,
         confirm=ConfirmForm(),

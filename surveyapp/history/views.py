@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from surveyapp.auth.access import restrict
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
+from surveyapp.pagination import page_number, paginate
 from surveyapp.vocabulary import Role
 
 blueprint = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -41,19 +42,16 @@ def index() -> str:
         query = query.where(AuditEvent.created_at >= since)
     if until:
         query = query.where(AuditEvent.created_at <= until)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = request.args.get("page", "1")
-    page_number = int(page) if page.isdigit() and int(page) > 0 else 1
-    events = db.session.scalars(
-        query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page_number - 1) * PAGE_SIZE)
-    ).all()
+    found = paginate(
+        query.order_by(AuditEvent.id.desc()), page_number(request.args.get("page")), PAGE_SIZE
+    )
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     return render_template(
         "history/audit.html",
-        events=events,
-        total=total,
-        page=page_number,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        events=found.items,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         actions=list(actions),
         args={k: v for k, v in request.args.items() if k != "page" and v},
     )

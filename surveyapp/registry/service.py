@@ -7,16 +7,17 @@ Functions here flush but never commit: the caller commits once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.models import Version
 from surveyapp.history.service import FieldDiff, Provenance, record_version
+from surveyapp.pagination import Page, paginate
 from surveyapp.questionnaire.definition import FieldDefinition, table1
 from surveyapp.registry import values
 from surveyapp.registry.models import (
@@ -333,20 +334,6 @@ class EntryFilters:
     sort: str = "row"
 
 
-@dataclass
-class EntryPage:
-    """One page of entries and the total that matched."""
-
-    items: list[Entry]
-    total: int
-    page: int
-    per_page: int
-    pages: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.pages = max(1, -(-self.total // self.per_page))
-
-
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
@@ -379,22 +366,18 @@ def filtered_entries(filters: EntryFilters) -> Select[tuple[Entry]]:
     return query
 
 
-def search_entries(filters: EntryFilters, page: int = 1, per_page: int = 50) -> EntryPage:
+def search_entries(filters: EntryFilters, page: int = 1, per_page: int = 50) -> Page[Entry]:
     """A page of entries matching the filters, sorted, with their related rows loaded."""
-    query = filtered_entries(filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
     ordered = (
-        query.order_by(*SORTS.get(filters.sort, SORTS["row"]))
+        filtered_entries(filters)
+        .order_by(*SORTS.get(filters.sort, SORTS["row"]))
         .options(
             selectinload(Entry.institution),
             selectinload(Entry.atmp_type_links),
             selectinload(Entry.disease_area_links),
         )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
-    return EntryPage(list(db.session.scalars(ordered)), total, page, per_page)
+    return paginate(ordered, page, per_page)
 
 
 def get_entry(entry_id: int) -> Entry:
