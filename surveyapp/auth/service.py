@@ -27,6 +27,7 @@ from surveyapp.auth.passwords import (
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.vocabulary import Role
 
 TOKEN_PREFIX = "sat_"  # noqa: S105 - a prefix, not a secret
@@ -55,7 +56,9 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise AuthError(f"{email!r} is not a valid email address: {exc}") from exc
+        raise AuthError(
+            _l("%(email)s is not a valid email address: %(reason)s", email=repr(email), reason=exc)
+        ) from exc
 
 
 def find_user(email: str) -> User | None:
@@ -77,9 +80,9 @@ def create_user(
     """Create a staff user; a password is generated unless one is given."""
     address = normalise_email(email)
     if find_user(address) is not None:
-        raise AuthError(f"A user with the email {address} already exists.")
+        raise AuthError(_l("A user with the email %(address)s already exists.", address=address))
     if not roles:
-        raise AuthError("Give the user at least one role.")
+        raise AuthError(_l("Give the user at least one role."))
     generated = None
     if password is None:
         password = generated = generate_password()
@@ -116,7 +119,7 @@ def _active_admins() -> int:
 def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
     """Replace a user's roles; the last active admin keeps the admin role."""
     if not roles:
-        raise AuthError("A user needs at least one role; deactivate the account instead.")
+        raise AuthError(_l("A user needs at least one role; deactivate the account instead."))
     old = [r.value for r in user.roles]
     wanted = list(dict.fromkeys(roles))
     if (
@@ -125,7 +128,7 @@ def set_roles(user: User, roles: list[Role], *, actor: User) -> None:
         and user.active
         and _active_admins() <= 1
     ):
-        raise AuthError("At least one active admin must remain.")
+        raise AuthError(_l("At least one active admin must remain."))
     user.role_links = [link for link in user.role_links if link.role in wanted] + [
         UserRole(role=r) for r in wanted if r not in user.roles
     ]
@@ -153,7 +156,7 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     if user.active == active:
         return
     if not active and Role.ADMIN in user.roles and _active_admins() <= 1:
-        raise AuthError("At least one active admin must remain.")
+        raise AuthError(_l("At least one active admin must remain."))
     user.active = active
     end_sessions(user)
     audit(
@@ -180,7 +183,7 @@ def reset_password(user: User, *, actor: User) -> str:
 def change_password(user: User, current: str, new: str) -> None:
     """Change one's own password; every other session of the user ends."""
     if not verify_password(user.password_hash, current):
-        raise AuthError("The current password is not correct.")
+        raise AuthError(_l("The current password is not correct."))
     check_password_policy(new, user.email)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
@@ -280,7 +283,7 @@ def create_token(user: User, name: str) -> str:
     """A new API token for the user; returns the token, which is never stored."""
     name = name.strip()
     if not name:
-        raise AuthError("Name the token after the script that will use it.")
+        raise AuthError(_l("Name the token after the script that will use it."))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         user=user,
@@ -298,7 +301,7 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise AuthError("No such token.")
+        raise AuthError(_l("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit(

@@ -33,6 +33,7 @@ from surveyapp.campaigns.models import (
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.mail.service import queue
 from surveyapp.registry import values
@@ -108,7 +109,9 @@ def read_language(text: str) -> str:
         except LookupError:
             language = None
     if language is None or not hasattr(language, "alpha_2"):
-        raise CampaignError(f"{text!r} is not a language (use a code such as en, de, fr)")
+        raise CampaignError(
+            _l("%(text)s is not a language (use a code such as en, de, fr)", text=repr(text))
+        )
     return language.alpha_2
 
 
@@ -376,12 +379,12 @@ def create_campaign(
     """A campaign with the Table 1 questionnaire and default English email texts."""
     name = name.strip()
     if not name:
-        raise CampaignError("A campaign needs a name.")
+        raise CampaignError(_l("A campaign needs a name."))
     if db.session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
-        raise CampaignError(f"A campaign named {name!r} already exists.")
+        raise CampaignError(_l("A campaign named %(name)s already exists.", name=repr(name)))
     opens_on = opens_on or utcnow().date()
     if closes_on < opens_on:
-        raise CampaignError("The campaign must close on or after the day it opens.")
+        raise CampaignError(_l("The campaign must close on or after the day it opens."))
     config = current_app.config
     fields = {
         "sender_name": "ATMP facility registry",
@@ -404,7 +407,7 @@ def update_campaign(campaign: Campaign, *, actor: str, **settings: Any) -> None:
     merged = {k: getattr(campaign, k) for k in email_templates.DEFAULTS} | settings
     email_templates.check(merged)
     if settings.get("closes_on") and settings["closes_on"] < campaign.opens_on:
-        raise CampaignError("The campaign must close on or after the day it opens.")
+        raise CampaignError(_l("The campaign must close on or after the day it opens."))
     for key, value in settings.items():
         setattr(campaign, key, value)
     for invitation in campaign.invitations.filter(Invitation.revoked_at.is_(None)):
@@ -426,7 +429,7 @@ def find_campaign(name_or_id: str) -> Campaign:
     if campaign is None and name_or_id.isdigit():
         campaign = db.session.get(Campaign, int(name_or_id))
     if campaign is None:
-        raise CampaignError(f"No campaign is named {name_or_id!r}.")
+        raise CampaignError(_l("No campaign is named %(name)s.", name=repr(name_or_id)))
     return campaign
 
 
@@ -513,7 +516,13 @@ def invite(
     """
     now = now or utcnow()
     if closing_time(campaign) < now:
-        raise CampaignError(f"The campaign {campaign.name!r} closed on {campaign.closes_on}.")
+        raise CampaignError(
+            _l(
+                "The campaign %(name)s closed on %(day)s.",
+                name=repr(campaign.name),
+                day=campaign.closes_on,
+            )
+        )
     report = InviteReport()
     query = select(Contact).options(selectinload(Contact.links)).order_by(Contact.id)
     if contact_ids is not None:
@@ -670,9 +679,9 @@ def reopen(invitation: Invitation, expires_at: datetime, *, actor: str) -> None:
 def resend(invitation: Invitation, *, actor: str) -> OutboxMessage:
     """Send the invitation again; the new email carries a fresh link, old links still work."""
     if not is_open(invitation):
-        raise CampaignError("The invitation is revoked or expired; reopen it first.")
+        raise CampaignError(_l("The invitation is revoked or expired; reopen it first."))
     if not is_reachable(invitation.contact) or invitation.opted_out_at:
-        raise CampaignError("The contact opted out, bounced or is inactive.")
+        raise CampaignError(_l("The contact opted out, bounced or is inactive."))
     message = queue(
         MessageKind.INVITATION,
         invitation.contact.email,

@@ -160,3 +160,19 @@ def test_cli_rejects_a_bad_email(runner):
     result = runner.invoke(args=["users", "create", "not-an-email", "--role", "curator"])
     assert result.exit_code == 1
     assert "not a valid email address" in result.output
+
+
+def test_staff_messages_follow_the_chosen_language(app, make_user):
+    client = admin_client(app, make_user)
+    client.get("/admin/users/?lang=de")
+    response = client.post(
+        "/admin/users/",
+        data={
+            "csrf_token": csrf_token(client, "/admin/users/"),
+            "email": "boss@example.org",
+            "roles": ["admin"],
+        },
+    )
+    assert "Ein Benutzerkonto mit der E-Mail-Adresse boss@example.org gibt es bereits." in (
+        response.get_data(as_text=True)
+    )
