@@ -46,6 +46,8 @@ class Config:
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
     IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
     DUPLICATE_NAME_THRESHOLD = _env_int("DUPLICATE_NAME_THRESHOLD", 88)
+    # How long the link sent with a curator's request for changes works.
+    CHANGES_LINK_DAYS = _env_int("CHANGES_LINK_DAYS", 14)
     # argon2id at OWASP's minimum (19 MiB, t=2, p=1); only TestingConfig makes it cheap.
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_KIB = _env_int("ARGON2_MEMORY_KIB", 19 * 1024)

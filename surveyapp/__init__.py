@@ -87,9 +87,11 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import public_views
     from surveyapp.questionnaire import views as questionnaire_views
-    from surveyapp.registry import staff_views
+    from surveyapp.registry import curation_views, staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
+    from surveyapp.review import emails as review_emails
+    from surveyapp.review import views as review_views
 
     for blueprint in (
         registry,
@@ -99,6 +101,8 @@ def _register_blueprints(app: Flask) -> None:
         audit_log,
         staff_views.blueprint,
         staff_views.imports,
+        curation_views.blueprint,
+        review_views.blueprint,
         campaign_views.contacts,
         campaign_views.campaigns,
         link_views.blueprint,
@@ -112,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
         app.cli.add_command(command)
     emails.register_deliveries()
     questionnaire_emails.register_deliveries()
+    review_emails.register_deliveries()
 
     @app.get("/robots.txt")
     def robots() -> Any:

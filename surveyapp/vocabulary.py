@@ -129,6 +129,7 @@ class MessageKind(Vocabulary):
     REMINDER = "reminder", "Reminder"
     CONFIRMATION = "confirmation", "Confirmation"
     CHANGES_REQUESTED = "changes_requested", "Request for changes"
+    REJECTION = "rejection", "Rejection"
 
 
 class InvitationStatus(Vocabulary):
@@ -143,18 +144,28 @@ class InvitationStatus(Vocabulary):
     SUBMITTED = "submitted", "Submitted"
     IN_REVIEW = "in_review", "In review"
     APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
     OPTED_OUT = "opted_out", "Opted out"
 
 
 class SubmissionStatus(Vocabulary):
     """Where a questionnaire submission stands; the review works through these."""
 
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    IN_REVIEW = "in_review", "In review"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    DRAFT = "draft", N_("Draft")
+    SUBMITTED = "submitted", N_("Submitted")
+    IN_REVIEW = "in_review", N_("In review")
+    CHANGES_REQUESTED = "changes_requested", N_("Changes requested")
+    APPROVED = "approved", N_("Approved")
+    REJECTED = "rejected", N_("Rejected")
+
+
+class Decision(Vocabulary):
+    """What a curator decided about one submitted version."""
+
+    APPROVED = "approved", N_("Approved")
+    CHANGES_REQUESTED = "changes_requested", N_("Changes requested")
+    REJECTED = "rejected", N_("Rejected")
 
 
 class LinkStatus(Vocabulary):

@@ -214,7 +214,9 @@ def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]
                     qualifier = block[f"{d.key}_qualifier"].data or None
                     result[d.key] = {
                         "estimate": data,
-                        "qualifier": qualifier if data is not None else None,
+                        "qualifier": qualifier
+                        if data is not None or qualifier == "unknown"
+                        else None,
                     }
                 case "term_list":
                     added = (block[f"{d.key}_add"].data or "").strip()

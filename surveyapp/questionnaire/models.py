@@ -11,7 +11,7 @@ Every submit or amendment freezes the answers as a new :class:`SubmissionVersion
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,6 +19,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from surveyapp.database import enum_column, utcnow
 from surveyapp.extensions import db
 from surveyapp.vocabulary import SubmissionStatus
+
+if TYPE_CHECKING:
+    from surveyapp.auth.models import User
+    from surveyapp.campaigns.models import Invitation
+    from surveyapp.registry.models import Institution
 
 
 class Submission(db.Model):
@@ -51,6 +56,8 @@ class Submission(db.Model):
     submitter_email: Mapped[str | None] = mapped_column(String(320))
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)
@@ -60,6 +67,14 @@ class Submission(db.Model):
         order_by="SubmissionVersion.number",
         cascade="all, delete-orphan",
     )
+    invitation: Mapped[Invitation | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    assigned_to: Mapped[User | None] = relationship()
+
+    @property
+    def latest_version(self) -> SubmissionVersion | None:
+        """The version a curator reviews: the last one submitted."""
+        return self.versions[-1] if self.versions else None
 
     __mapper_args__ = {"version_id_col": row_version}
 

@@ -142,3 +142,91 @@ class DuplicateIndex:
         for candidate in found.values():
             candidate.score = min(100.0, candidate.score + 5 * (len(candidate.reasons) - 1))
         return sorted(found.values(), key=lambda c: (-c.score, c.entry_id))
+
+
+@dataclass
+class Description:
+    """A facility as a submission describes it, to look for in the registry."""
+
+    name: str
+    country_code: str | None = None
+    website_domain: str | None = None
+    contact_emails: set[str] = field(default_factory=set)
+    contact_persons: set[str] = field(default_factory=set)
+
+
+@dataclass
+class InstitutionCandidate:
+    """A registry institution that may be the facility a submission describes."""
+
+    institution_id: int
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def institution_candidates(
+    described: Description, *, name_threshold: float, limit: int = 10
+) -> list[InstitutionCandidate]:
+    """Registry institutions that may be the described facility, best first.
+
+    Each reason is looked up with its own indexed query (website domain, contact email,
+    names in the same country), so the cost does not grow with the whole registry.
+    """
+    from surveyapp.registry.models import Institution
+
+    found: dict[int, InstitutionCandidate] = {}
+
+    def note(institution_id: int, score: float, reason: str) -> None:
+        candidate = found.setdefault(institution_id, InstitutionCandidate(institution_id, 0.0))
+        candidate.score = max(candidate.score, score)
+        if reason not in candidate.reasons:
+            candidate.reasons.append(reason)
+
+    if described.website_domain:
+        for institution_id in db.session.scalars(
+            select(Institution.id).where(Institution.website_domain == described.website_domain)
+        ):
+            note(institution_id, DOMAIN_SCORE, f"same website domain {described.website_domain}")
+    emails = {e.lower() for e in described.contact_emails if e}
+    if emails:
+        for institution_id in db.session.scalars(
+            select(Entry.institution_id).where(Entry.contact_email.in_(emails)).distinct()
+        ):
+            note(institution_id, CONTACT_SCORE, "same contact email")
+    if described.country_code:
+        names = dict(
+            db.session.execute(
+                select(Institution.id, Institution.name).where(
+                    Institution.country_code == described.country_code
+                )
+            ).tuples()
+        )
+        for _name, score, institution_id in process.extract(
+            described.name,
+            names,
+            scorer=fuzz.token_set_ratio,
+            processor=utils.default_process,
+            score_cutoff=name_threshold,
+            limit=limit,
+        ):
+            note(
+                institution_id, float(score), f"similar name ({score:.0f}/100) in the same country"
+            )
+        persons = set().union(*(person_keys(p) for p in described.contact_persons))
+        if persons:
+            rows = db.session.execute(
+                select(Entry.institution_id, Entry.contact_person)
+                .join(Entry.institution)
+                .where(Institution.country_code == described.country_code)
+            )
+            for institution_id, contact in rows:
+                if person_keys(contact) & persons:
+                    note(institution_id, CONTACT_SCORE, "same contact person")
+        for candidate in found.values():
+            if candidate.institution_id in names:
+                candidate.reasons.append("same country")
+    for candidate in found.values():
+        evidence = [r for r in candidate.reasons if r != "same country"]
+        candidate.score = min(100.0, candidate.score + 5 * (len(evidence) - 1))
+    ranked = sorted(found.values(), key=lambda c: (-c.score, c.institution_id))
+    return ranked[:limit]

@@ -26,7 +26,14 @@ from surveyapp.registry.models import (
     EntryAtmpType,
     Institution,
 )
-from surveyapp.vocabulary import Answer, AtmpType, EntryStatus, FlagKind, PatientsQualifier
+from surveyapp.vocabulary import (
+    Answer,
+    AtmpType,
+    ChangeSource,
+    EntryStatus,
+    FlagKind,
+    PatientsQualifier,
+)
 
 
 class RegistryError(Exception):
@@ -60,11 +67,13 @@ def controlled_value(target: Target, key: str) -> Any:
         case "contract_research" | "routine_application":
             answer = getattr(target, key)
             return answer.value if answer else None
+        case "status":
+            return target.status.value
         case _:
             return getattr(target, key)
 
 
-def _assign(target: Target, key: str, value: Any) -> None:
+def _assign(target: Target, key: str, value: Any, text: str) -> None:
     if isinstance(target, Institution):
         if key == "institution":
             target.name = value
@@ -89,6 +98,11 @@ def _assign(target: Target, key: str, value: Any) -> None:
             target.disease_areas = values.disease_areas(value)
         case "diseases_pipeline":
             target.diseases_pipeline = list(value)
+        case "status":
+            target.status = EntryStatus(value)
+            retired = target.status == EntryStatus.RETIRED
+            target.retired_reason = (text or "retired") if retired else None
+            target.retired_at = utcnow() if retired else None
         case _:
             setattr(target, key, value)
 
@@ -142,6 +156,8 @@ def change_fields(
 ) -> Version | None:
     """Apply new values and texts to an institution or entry as one new version.
 
+    Besides the questionnaire's fields, an entry's ``status`` (text: the retirement reason)
+    and ``contact_public`` (the recorded consent to show its contact) change this way too.
     Fields whose value and text are unchanged are skipped; with nothing left, no version is
     written and None is returned.
     """
@@ -151,7 +167,7 @@ def change_fields(
         if old_value == update.value and (old_text or "") == update.text:
             continue
         diffs.append(FieldDiff(key, old_value, update.value, old_text, update.text))
-        _assign(target, key, update.value)
+        _assign(target, key, update.value, update.text)
     if not diffs:
         return None
     target.texts = {**target.texts, **{d.field: d.new_text for d in diffs}}
@@ -412,16 +428,135 @@ def retire_entry(entry: Entry, reason: str, provenance: Provenance) -> Version:
         raise RegistryError("retiring an entry needs a reason")
     if not entry.is_active:
         raise RegistryError(f"entry {entry.id} is already retired")
-    entry.status = EntryStatus.RETIRED
-    entry.retired_reason = reason.strip()
-    entry.retired_at = utcnow()
-    db.session.flush()
-    return record_version(
-        provenance,
-        [
-            FieldDiff(
-                "status", EntryStatus.ACTIVE.value, EntryStatus.RETIRED.value, None, reason.strip()
-            )
-        ],
-        entry_id=entry.id,
+    update = FieldUpdate(EntryStatus.RETIRED.value, reason.strip())
+    version = change_fields(entry, {"status": update}, provenance)
+    if version is None:
+        raise RegistryError(f"entry {entry.id} could not be retired")
+    return version
+
+
+class StaleTarget(RegistryError):
+    """The institution or entry changed since the curator's page showed it."""
+
+    def __init__(self, target: Target, seen_row_version: int) -> None:
+        super().__init__(f"{type(target).__name__.lower()} {target.id} changed meanwhile")
+        self.target = target
+        self.seen_row_version = seen_row_version
+
+
+def check_unchanged(target: Target, seen_row_version: int | None) -> None:
+    """Raise StaleTarget when the target's row version is not the one the page showed."""
+    if seen_row_version is not None and target.row_version != seen_row_version:
+        raise StaleTarget(target, seen_row_version)
+
+
+def versions_since(target: Target, when: Any) -> list[Version]:
+    """Versions of the target written after a time (what a conflict page shows)."""
+    column = Version.institution_id if isinstance(target, Institution) else Version.entry_id
+    return list(
+        db.session.scalars(
+            select(Version)
+            .where(column == target.id, Version.created_at > when)
+            .options(selectinload(Version.changes))
+            .order_by(Version.number)
+        )
     )
+
+
+def state_after(target: Target, number: int) -> dict[str, FieldUpdate]:
+    """The fields changed after version ``number``, with the value and text they had then.
+
+    Fields not changed since are already as they were, so restoring needs only these.
+    """
+    versions = history(target)
+    if number not in {v.number for v in versions}:
+        raise RegistryError(f"{type(target).__name__.lower()} {target.id} has no version {number}")
+    state: dict[str, FieldUpdate] = {}
+    for version in sorted(versions, key=lambda v: v.number):
+        if version.number <= number:
+            continue
+        for change in version.changes:
+            state.setdefault(change.field, FieldUpdate(change.old_value, change.old_text or ""))
+    return state
+
+
+def restore(target: Target, number: int, provenance: Provenance) -> Version | None:
+    """Bring an institution or entry back to how it was right after version ``number``.
+
+    Restoring is itself a new version, so it can be undone the same way.
+    """
+    return change_fields(target, state_after(target, number), provenance)
+
+
+def set_contact_public(entry: Entry, public: bool, provenance: Provenance) -> Version | None:
+    """Record whether the entry's contact may be shown publicly (the respondent's consent)."""
+    text = "shown publicly" if public else "not shown publicly"
+    return change_fields(entry, {"contact_public": FieldUpdate(public, text)}, provenance)
+
+
+def resolve_flag(curation_flag: CurationFlag, actor: str) -> None:
+    """Mark a curation flag dealt with; flags are kept, never deleted."""
+    from surveyapp.history.service import audit
+
+    if curation_flag.resolved_at is not None:
+        return
+    curation_flag.resolved_at = utcnow()
+    curation_flag.resolved_by = actor
+    audit(
+        "registry.flag_resolved",
+        actor,
+        target_type="curation_flag",
+        target_id=curation_flag.id,
+        kind=curation_flag.kind.value,
+        entry_id=curation_flag.entry_id,
+        institution_id=curation_flag.institution_id,
+        field=curation_flag.field,
+    )
+
+
+class FieldProblems(RegistryError):
+    """Some typed values cannot be read; ``problems`` maps each field key to why."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+def editable_fields(target: Target) -> tuple[FieldDefinition, ...]:
+    """The Table 1 fields a curator edits on an institution or an entry."""
+    level = "institution" if isinstance(target, Institution) else "entry"
+    return table1().level_fields(level)  # type: ignore[arg-type]
+
+
+def edit_text(target: Target, key: str) -> str:
+    """A field's text as a curator edits it: the shown text, or a rendering of the value."""
+    shown = target.texts.get(key)
+    if shown:
+        return str(shown)
+    return values.render(table1().field(key), controlled_value(target, key))
+
+
+def staff_edit(
+    target: Target,
+    typed: dict[str, str],
+    *,
+    actor: str,
+    seen_row_version: int,
+    comment: str = "",
+) -> Version | None:
+    """A curator's direct edit: read the typed texts that differ from what was shown.
+
+    Untouched fields are left alone (a printed text the importer could not map stays as it
+    is); a text that cannot be read raises FieldProblems and changes nothing.
+    """
+    check_unchanged(target, seen_row_version)
+    fields = tuple(
+        f
+        for f in editable_fields(target)
+        if f.key in typed and typed[f.key].strip() != edit_text(target, f.key).strip()
+    )
+    updates, problems = updates_from_text(fields, typed)
+    if problems:
+        raise FieldProblems(problems)
+    provenance = Provenance(ChangeSource.STAFF_EDIT, actor, comment=comment.strip() or None)
+    return change_fields(target, updates, provenance)

@@ -1,0 +1,1 @@
+"""Curator review: the queue of submissions, the comparison with the registry, decisions."""
