@@ -44,7 +44,18 @@ def _render(
         notice=notice,
         editable=service.is_editable(submission),
         disease_terms=service.known_disease_terms(),
+        request_for_changes=_request_for_changes(submission),
     ), status
+
+
+def _request_for_changes(submission: Submission) -> dict[str, Any] | None:
+    """What the curator asked to change, shown above the reopened form."""
+    from surveyapp.review.service import labelled_comments, latest_request
+
+    request_ = latest_request(submission) if submission.id else None
+    if request_ is None:
+        return None
+    return {"comment": request_.comment, "fields": labelled_comments(request_)}
 
 
 def _filled_form(invitation: Invitation, submission: Submission) -> Any:

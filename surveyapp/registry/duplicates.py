@@ -194,13 +194,12 @@ def institution_candidates(
         ):
             note(institution_id, CONTACT_SCORE, "same contact email")
     if described.country_code:
-        names = dict(
-            db.session.execute(
-                select(Institution.id, Institution.name).where(
-                    Institution.country_code == described.country_code
-                )
-            ).tuples()
+        rows = db.session.execute(
+            select(Institution.id, Institution.name).where(
+                Institution.country_code == described.country_code
+            )
         )
+        names = {institution_id: name for institution_id, name in rows}
         for _name, score, institution_id in process.extract(
             described.name,
             names,

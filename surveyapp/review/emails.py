@@ -21,8 +21,8 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
-from surveyapp.questionnaire.definition import load_definition
 from surveyapp.review.models import Review
+from surveyapp.review.service import labelled_comments
 from surveyapp.vocabulary import MessageKind
 
 
@@ -31,20 +31,6 @@ def _review(message: OutboxMessage) -> Review:
     if review is None:
         raise Undeliverable("the review is gone")
     return review
-
-
-def _field_label(review: Review, path: str) -> str:
-    """'Programme 2: Diseases targeted' for 'entries.1.diseases_targeted'."""
-    submission = review.submission
-    definition = load_definition(submission.definition_id, submission.definition_version)
-    parts = path.split(".")
-    try:
-        label = _(definition.field(parts[-1]).heading)
-    except KeyError:
-        return path
-    if parts[0] == "entries" and len(parts) == 3 and parts[1].isdigit():
-        return _("Programme %(number)s", number=int(parts[1]) + 1) + f": {label}"
-    return label
 
 
 def _envelope(message: OutboxMessage, review: Review, subject: str) -> EmailMessage:
@@ -88,7 +74,7 @@ def build_request(message: OutboxMessage) -> EmailMessage:
                 campaign=invitation.campaign.name,
             ),
         ]
-        comments = [(_field_label(review, p), c) for p, c in review.field_comments.items()]
+        comments = labelled_comments(review)
         expiry = invitation.expires_at.strftime("%Y-%m-%d") if invitation.expires_at else ""
         closing = _(
             "Your answers are kept: open the link, change what is needed and send them "

@@ -595,22 +595,27 @@ def approve(submission: Submission, curator: User, approval: Approval) -> Review
     elif institution_updates:
         registry.change_fields(institution, institution_updates, provenance)
 
+    consent = submission.consent_store and not submission.unverified
+    public = registry.FieldUpdate(
+        version.consent_publish,
+        "shown publicly" if version.consent_publish else "not shown publicly",
+    )
     covered: list[Entry] = []
     added = retired = 0
     for block in comparison.blocks:
+        updates = _updates(block.rows, approval.choices)
+        if consent:
+            updates["contact_public"] = public
         if block.kind == "new":
             if block.index not in approval.add_blocks:
                 continue
-            updates = _updates(block.rows, approval.choices)
             entry = registry.add_entry(institution, updates, provenance)
             added += 1
         elif block.entry is None:
             continue
         else:
             entry = block.entry
-            updates = _updates(block.rows, approval.choices)
-            if updates:
-                registry.change_fields(entry, updates, provenance)
+            registry.change_fields(entry, updates, provenance)
             if block.kind == "retire" and block.index in approval.retire_blocks:
                 reason = approval.retire_blocks[block.index].strip() or (
                     f"no longer active, as reported in submission {submission.id}"
@@ -620,9 +625,10 @@ def approve(submission: Submission, curator: User, approval: Approval) -> Review
         covered.append(entry)
     if version.nothing_changed and submission.institution is not None:
         covered = [e for e in submission.institution.entries if e.is_active]
+        if consent:
+            for entry in covered:
+                registry.change_fields(entry, {"contact_public": public}, provenance)
     for entry in covered:
-        if submission.consent_store and not submission.unverified:
-            registry.set_contact_public(entry, version.consent_publish, provenance)
         if entry.is_active:
             entry.confirmed_at = now
 
@@ -797,3 +803,26 @@ def latest_request(submission: Submission) -> Review | None:
         .order_by(Review.id.desc())
         .limit(1)
     )
+
+
+def labelled_comments(review: Review) -> list[tuple[str, str]]:
+    """A review's field comments as (field label in the current language, comment).
+
+    "entries.1.diseases_targeted" reads as "Programme 2: Diseases targeted".
+    """
+    from surveyapp.i18n import gettext
+
+    submission = review.submission
+    definition = load_definition(submission.definition_id, submission.definition_version)
+    labelled = []
+    for path, comment in review.field_comments.items():
+        parts = path.split(".")
+        try:
+            label = gettext(definition.field(parts[-1]).heading)
+        except KeyError:
+            label = path
+        if parts[0] == "entries" and len(parts) == 3 and parts[1].isdigit():
+            label = gettext("Programme %(number)s", number=int(parts[1]) + 1) + f": {label}"
+        labelled.append((label, comment))
+    return labelled
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from surveyapp.questionnaire.models import Submission
 from surveyapp.vocabulary import InvitationStatus, SubmissionStatus
 from tests.campaigns.test_invitations import plain, tokens_in
 from tests.conftest import csrf_token
+from tests.forms import FormReader
 
 
 def form_fields(html: str) -> dict[str, str]:
@@ -39,56 +39,9 @@ def post(client, token: str, data: dict[str, str], button: str = "save"):
     return client.post(f"/i/{token}/form", data={**prefilled(page), **payload, **data})
 
 
-class _FormReader(HTMLParser):
-    """Collects what a browser would send for the questionnaire form as it is shown."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[str, object] = {}
-        self.in_form = False
-        self.select: str | None = None
-        self.textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.in_form = a.get("action", "").endswith("/form")
-        if not self.in_form:
-            return
-        name = a.get("name", "")
-        if tag == "input" and name and "disabled" not in a:
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.data.setdefault(name, [])
-                    self.data[name].append(a.get("value", "on"))  # type: ignore[union-attr]
-            elif kind not in ("submit", "button"):
-                self.data[name] = a.get("value", "")
-        elif tag == "select":
-            self.select = name
-            self.data[name] = ""
-        elif tag == "option" and self.select and "selected" in a:
-            self.data[self.select] = a.get("value", "")
-        elif tag == "textarea":
-            self.textarea = name
-            self.data[name] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.in_form = False
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea:
-            self.data[self.textarea] = str(self.data[self.textarea]) + data
-
-
 def prefilled(html: str) -> dict[str, object]:
     """What a browser would send for the page's questionnaire form as it is."""
-    reader = _FormReader()
+    reader = FormReader("/form")
     reader.feed(html)
     return {
         k: (
