@@ -63,7 +63,9 @@ def test_the_queue_filters_by_country_status_age_source_and_campaign(
     assert listed({"unverified": "no"}) == {german.id, ukrainian.id}
     assert listed({"older_than_days": 3}) == set()
     later = utcnow() + timedelta(days=5)
-    assert {s.id for s in service.review_queue(service.QueueFilters(older_than_days=3), now=later).items} == {
+    assert {
+        s.id for s in service.review_queue(service.QueueFilters(older_than_days=3), now=later).items
+    } == {
         german.id,
         ukrainian.id,
     }
@@ -293,9 +295,9 @@ def test_taking_a_submission_closes_it_to_the_respondent(client, staff, submit_f
     assert taken.status == SubmissionStatus.IN_REVIEW
     assert taken.assigned_to.email == "curator@example.org"
     assert taken.invitation.status == InvitationStatus.IN_REVIEW
-    assert "assigned to curator@example.org" in client.get(f"/staff/review/{submission.id}").get_data(
-        as_text=True
-    )
+    assert "assigned to curator@example.org" in client.get(
+        f"/staff/review/{submission.id}"
+    ).get_data(as_text=True)
 
 
 def test_rejection_needs_a_reason_which_is_kept(client, staff, submit_for):

@@ -30,9 +30,7 @@ def close_campaign(submission: Submission) -> None:
     db.session.commit()
 
 
-def test_request_changes_round_trip_after_the_campaign_closed(
-    client, staff, submit_for, mailbox
-):
+def test_request_changes_round_trip_after_the_campaign_closed(client, staff, submit_for, mailbox):
     submission = submit_for("pullig@example.org", 9)
     close_campaign(submission)
     send_pending()  # the confirmation cannot go out any more: its link is closed
@@ -118,9 +116,7 @@ def test_a_public_suggestion_cannot_be_sent_back_but_can_be_rejected_with_a_mail
     assert mailbox.messages[-1]["To"].addresses[0].addr_spec == submission.submitter_email
 
 
-def test_consent_to_publish_reaches_public_output_only_when_given(
-    client, staff, auth, submit_for
-):
+def test_consent_to_publish_reaches_public_output_only_when_given(client, staff, auth, submit_for):
     """Issue 5's consent: a respondent's contact becomes public through approval, and only
     with the separate consent to show it."""
     shown = submit_for("pullig@example.org", 9, consent_publish=True)
