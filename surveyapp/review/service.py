@@ -402,25 +402,39 @@ def duplicate_candidates(
 # Decisions -----------------------------------------------------------------------------
 
 
+def _what_happened(submission: Submission) -> list[str]:
+    """What another curator did to a submission, one line each, for the conflict page."""
+    lines = []
+    last = db.session.scalar(
+        select(Review)
+        .where(Review.submission_id == submission.id)
+        .order_by(Review.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        lines.append(
+            f"{last.curator} decided: {last.decision.label} ({last.created_at:%Y-%m-%d %H:%M} UTC)"
+        )
+    if submission.assigned_to is not None:
+        lines.append(f"assigned to {submission.assigned_to.email}")
+    lines.append(f"the submission is now: {submission.status.label}")
+    return lines
+
+
+def _check_version(submission: Submission, seen_row_version: int) -> None:
+    """Raise ReviewConflict when the submission changed since the curator's page showed it."""
+    if submission.row_version != seen_row_version:
+        raise ReviewConflict(
+            _l("Someone else acted on this submission meanwhile."), _what_happened(submission)
+        )
+
+
 def _check_seen(comparison: Comparison, seen: dict[str, int]) -> None:
     """Raise ReviewConflict when anything the page showed has changed since."""
     changes: list[str] = []
     submission = comparison.submission
     if seen.get("submission") != submission.row_version:
-        last = db.session.scalar(
-            select(Review)
-            .where(Review.submission_id == submission.id)
-            .order_by(Review.id.desc())
-            .limit(1)
-        )
-        if last is not None:
-            changes.append(
-                f"{last.curator} decided: {last.decision.label} "
-                f"({last.created_at:%Y-%m-%d %H:%M} UTC)"
-            )
-        if submission.assigned_to is not None:
-            changes.append(f"assigned to {submission.assigned_to.email}")
-        changes.append(f"the submission is now: {submission.status.label}")
+        changes += _what_happened(submission)
     since = seen.get("shown_at_epoch")
     shown_at = datetime.fromtimestamp(since, tz=utcnow().tzinfo) if since else None
     for key, number in seen.items():
@@ -461,12 +475,7 @@ def _check_decidable(submission: Submission) -> None:
 
 def take(submission: Submission, curator: User, seen_row_version: int) -> None:
     """Assign a submission to a curator and close it to amendments by the respondent."""
-    if submission.row_version != seen_row_version:
-        holder = submission.assigned_to.email if submission.assigned_to else None
-        raise ReviewConflict(
-            _l("Someone else acted on this submission meanwhile."),
-            [f"assigned to {holder}"] if holder else [f"now: {submission.status.label}"],
-        )
+    _check_version(submission, seen_row_version)
     _check_decidable(submission)
     submission.status = SubmissionStatus.IN_REVIEW
     submission.assigned_to_id = curator.id
@@ -575,9 +584,9 @@ def approve(submission: Submission, curator: User, approval: Approval) -> Review
     only when confirmed. Every entry the submission covered counts as confirmed today, and
     its contact is shown publicly exactly when the respondent consented.
     """
-    _check_decidable(submission)
     comparison = compare(submission, approval.merge_into)
     _check_seen(comparison, approval.seen)
+    _check_decidable(submission)
     version = comparison.version
     provenance = Provenance(
         ChangeSource.SUBMISSION,
@@ -677,12 +686,8 @@ def request_changes(
     The invitation reopens with its own expiry, even after the campaign closed; the
     respondent's next submit returns to the queue as a new version.
     """
+    _check_version(submission, seen_row_version)
     _check_decidable(submission)
-    if submission.row_version != seen_row_version:
-        raise ReviewConflict(
-            _l("Someone else acted on this submission meanwhile."),
-            [f"the submission is now: {submission.status.label}"],
-        )
     invitation = submission.invitation
     if invitation is None:
         raise ReviewError(
@@ -734,12 +739,8 @@ def reject(
     notify: bool,
 ) -> Review:
     """Reject a submission; the reason is kept and, if asked, sent to the respondent."""
+    _check_version(submission, seen_row_version)
     _check_decidable(submission)
-    if submission.row_version != seen_row_version:
-        raise ReviewConflict(
-            _l("Someone else acted on this submission meanwhile."),
-            [f"the submission is now: {submission.status.label}"],
-        )
     if not reason.strip():
         raise ReviewError(_l("A rejection needs a reason."))
     address = respondent_email(submission)
@@ -825,4 +826,3 @@ def labelled_comments(review: Review) -> list[tuple[str, str]]:
             label = gettext("Programme %(number)s", number=int(parts[1]) + 1) + f": {label}"
         labelled.append((label, comment))
     return labelled
-
