@@ -82,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.campaigns import emails, link_views
     from surveyapp.campaigns import views as campaign_views
     from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
+    from surveyapp.dashboard import public_views as statistics_views
+    from surveyapp.dashboard import views as dashboard_views
     from surveyapp.history.views import blueprint as audit_log
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import emails as questionnaire_emails
@@ -103,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
         staff_views.imports,
         curation_views.blueprint,
         review_views.blueprint,
+        statistics_views.blueprint,
+        dashboard_views.coverage,
+        dashboard_views.response_rates,
         campaign_views.contacts,
         campaign_views.campaigns,
         link_views.blueprint,

@@ -12,4 +12,5 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
 FORMS_DIR = PROJECT_ROOT / "forms"
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "registry" / "data"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DATA_DIR = PACKAGE_DIR / "registry" / "data"

@@ -95,3 +95,28 @@ def test_concurrent_writers_wait_for_each_other_instead_of_failing(app):
 
 def test_the_database_answers(ctx):
     assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_the_completeness_migration_counts_like_the_app(table1, ctx):
+    """Migration 0007 fills entry.filled_fields for existing rows with a frozen copy of
+    the app's rule; both must agree on Table 1."""
+    import importlib.util
+
+    from alembic.operations import Operations
+    from sqlalchemy import update
+
+    from surveyapp.paths import MIGRATIONS_DIR
+    from surveyapp.registry.models import Entry
+
+    expected = {i: n for i, n in db.session.execute(select(Entry.id, Entry.filled_fields))}
+    assert set(expected.values()) - {0}
+    db.session.execute(update(Entry).values(filled_fields=0))
+    spec = importlib.util.spec_from_file_location(
+        "completeness", MIGRATIONS_DIR / "versions" / "0007_completeness.py"
+    )
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        migration._count_filled_fields()
+    db.session.expire_all()
+    assert {i: n for i, n in db.session.execute(select(Entry.id, Entry.filled_fields))} == expected

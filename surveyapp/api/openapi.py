@@ -204,17 +204,43 @@ def openapi_document() -> dict[str, Any]:
                         "entries": {"type": "integer", "minimum": 0},
                         "entries_by_country": _counts("Active entries per ISO country code"),
                         "entries_by_atmp_type": _counts("Active entries per ATMP type"),
+                        "entries_by_disease_area": _counts(
+                            "Active entries per disease area of the diseases targeted"
+                        ),
                         "entries_by_contract_research": _counts("Per contract research answer"),
                         "entries_by_routine_application": _counts("Per routine application answer"),
                         "patients_treated_by_country": _counts("Sum of patients per country code"),
+                        "patients_treated_by_country_detail": {
+                            "type": "object",
+                            "description": "Per country: the sum, the sum per qualifier, and "
+                            "how many entries give a number or none",
+                            "additionalProperties": {
+                                "type": "object",
+                                "properties": {
+                                    "total": {"type": "integer", "minimum": 0},
+                                    "entries_with_number": {"type": "integer", "minimum": 0},
+                                    "entries_without_number": {"type": "integer", "minimum": 0},
+                                    "by_qualifier": _counts("Sum of patients per qualifier"),
+                                },
+                                "required": [
+                                    "total",
+                                    "entries_with_number",
+                                    "entries_without_number",
+                                    "by_qualifier",
+                                ],
+                                "additionalProperties": False,
+                            },
+                        },
                     },
                     "required": [
                         "entries",
                         "entries_by_country",
                         "entries_by_atmp_type",
+                        "entries_by_disease_area",
                         "entries_by_contract_research",
                         "entries_by_routine_application",
                         "patients_treated_by_country",
+                        "patients_treated_by_country_detail",
                     ],
                     "additionalProperties": False,
                 },

@@ -112,7 +112,8 @@ class Entry(db.Model):
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
     disease_text: Mapped[str] = mapped_column(Text, default="")
-    confirmed_at: Mapped[datetime | None]
+    filled_fields: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)

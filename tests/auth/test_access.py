@@ -9,7 +9,16 @@ import pytest
 from surveyapp.auth.access import RESTRICTED, STAFF
 from surveyapp.vocabulary import Role
 
-PUBLIC_BLUEPRINTS = {"registry", "api", "auth", "link", "questionnaire", "suggest", None}
+PUBLIC_BLUEPRINTS = {
+    "registry",
+    "api",
+    "auth",
+    "link",
+    "questionnaire",
+    "suggest",
+    "statistics",
+    None,
+}
 
 
 def staff_routes(app) -> list[tuple[str, str, str, tuple[Role, ...]]]:
@@ -39,6 +48,8 @@ def test_every_blueprint_is_public_on_purpose_or_restricted(app):
         "campaigns",
         "registry_curation",
         "review",
+        "coverage",
+        "response_rates",
     }
 
 

@@ -1,0 +1,1 @@
+"""Dashboards: campaign response rates, registry coverage and completeness, statistics."""
