@@ -33,9 +33,10 @@ class FormReader(HTMLParser):
                 self.data[name] = a.get("value", "")
         elif tag == "select":
             self.select = name
-            self.data[name] = ""
-        elif tag == "option" and self.select and "selected" in a:
-            self.data[self.select] = a.get("value", "")
+            self.data[name] = None  # a browser sends the first option unless one is selected
+        elif tag == "option" and self.select:
+            if "selected" in a or self.data[self.select] is None:
+                self.data[self.select] = a.get("value", "")
         elif tag == "textarea":
             self.textarea = name
             self.data[name] = ""
@@ -44,6 +45,8 @@ class FormReader(HTMLParser):
         if tag == "form":
             self.in_form = False
         elif tag == "select":
+            if self.select and self.data[self.select] is None:
+                self.data[self.select] = ""
             self.select = None
         elif tag == "textarea":
             self.textarea = None

@@ -98,8 +98,8 @@ def test_the_database_answers(ctx):
 
 
 def test_the_completeness_migration_counts_like_the_app(table1, ctx):
-    """Migration 0007 fills entry.filled_fields for existing rows with a frozen copy of
-    the app's rule; both must agree on Table 1."""
+    """Migration 0007 fills the derived columns of existing rows with a frozen copy of the
+    app's rules; both must agree on Table 1."""
     import importlib.util
 
     from alembic.operations import Operations
@@ -108,15 +108,17 @@ def test_the_completeness_migration_counts_like_the_app(table1, ctx):
     from surveyapp.paths import MIGRATIONS_DIR
     from surveyapp.registry.models import Entry
 
-    expected = {i: n for i, n in db.session.execute(select(Entry.id, Entry.filled_fields))}
-    assert set(expected.values()) - {0}
-    db.session.execute(update(Entry).values(filled_fields=0))
+    columns = select(Entry.id, Entry.filled_fields, Entry.country_code)
+    expected = {i: (n, c) for i, n, c in db.session.execute(columns)}
+    assert {n for n, _ in expected.values()} - {0}
+    assert ("DE" in {c for _, c in expected.values()})
+    db.session.execute(update(Entry).values(filled_fields=0, country_code=None))
     spec = importlib.util.spec_from_file_location(
         "completeness", MIGRATIONS_DIR / "versions" / "0007_completeness.py"
     )
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     with Operations.context(MigrationContext.configure(db.session.connection())):
-        migration._count_filled_fields()
+        migration._fill_derived_columns()
     db.session.expire_all()
-    assert {i: n for i, n in db.session.execute(select(Entry.id, Entry.filled_fields))} == expected
+    assert {i: (n, c) for i, n, c in db.session.execute(columns)} == expected

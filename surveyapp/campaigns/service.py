@@ -548,11 +548,14 @@ def invite(
         ]
         if not new:
             continue
+        countries = {i.id: i.country_code for i in contact.confirmed_institutions}
         invitations = [
             Invitation(
                 campaign=campaign,
                 contact=contact,
                 institution_id=t,
+                country_code=countries.get(t) or contact.country_code,
+                language=contact.language,
                 expires_at=closing_time(campaign),
                 events=[],
             )

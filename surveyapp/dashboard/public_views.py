@@ -14,7 +14,7 @@ from surveyapp.dashboard.tables import statistics_tables, table_named
 from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
 from surveyapp.registry.export import neutralise
-from surveyapp.registry.statistics import UNKNOWN, registry_statistics
+from surveyapp.registry.statistics import UNKNOWN, entries_by_country, registry_statistics
 from surveyapp.vocabulary import country_name
 
 blueprint = Blueprint("statistics", __name__)
@@ -23,12 +23,13 @@ blueprint = Blueprint("statistics", __name__)
 @blueprint.get("/statistics")
 def statistics() -> str:
     """Every statistics table with a bar chart and a CSV download."""
-    tables = statistics_tables()
+    figures = registry_statistics()
+    tables = statistics_tables(figures)
     return render_template(
         "dashboard/statistics.html",
         tables=tables,
         charts={t.name: charts.bar_chart(t.chart, label=str(t.title)) for t in tables},
-        total=registry_statistics()["entries"],
+        total=figures["entries"],
     )
 
 
@@ -53,11 +54,7 @@ def statistics_csv(name: str) -> Response:
 def map_context(region: str) -> dict[str, Any]:
     """What a map page or panel needs: the SVG, the counts as a table, the legend."""
     chosen: charts.Region = "europe" if region == "europe" else "world"
-    counts = {
-        code: n
-        for code, n in registry_statistics()["entries_by_country"].items()
-        if code != UNKNOWN
-    }
+    counts = {code: n for code, n in entries_by_country().items() if code != UNKNOWN}
     names = {code: str(country_label(code, country_name(code))) for code in charts.shapes()}
     return {
         "region": chosen,

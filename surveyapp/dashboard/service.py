@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns import service as campaigns
-from surveyapp.campaigns.models import Campaign, Contact, ContactLink, Invitation
+from surveyapp.campaigns.models import Campaign, ContactLink, Invitation
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.i18n import lazy_gettext as _l
@@ -75,31 +75,50 @@ class Funnel:
         return cls(dict(zip(STEPS, (int(v or 0) for v in row), strict=True)))
 
 
-def funnel(campaign: Campaign) -> Funnel:
-    """The campaign's funnel: invited, delivered, opened, started, submitted, approved."""
-    row = db.session.execute(
-        select(*_step_columns()).where(Invitation.campaign_id == campaign.id)
-    ).one()
-    return Funnel.from_row(row)
+@dataclass
+class CampaignFunnels:
+    """A campaign's funnel overall, by country and by language (as invited)."""
+
+    overall: Funnel
+    by_country: list[tuple[str, Funnel]]
+    by_language: list[tuple[str, Funnel]]
 
 
-def funnel_by(campaign: Campaign, dimension: str) -> list[tuple[str, Funnel]]:
-    """The funnel per country (the institution's, else the contact's) or per language."""
-    if dimension == "country":
-        key = func.coalesce(Institution.country_code, Contact.country_code, "")
-    elif dimension == "language":
-        key = Contact.language
-    else:
-        raise ValueError(f"no breakdown by {dimension!r}")
+def _summed(funnels: list[Funnel]) -> Funnel:
+    return Funnel({step: sum(f.counts[step] for f in funnels) for step in STEPS})
+
+
+def _ranked(groups: dict[str, list[Funnel]]) -> list[tuple[str, Funnel]]:
+    summed = [(key, _summed(funnels)) for key, funnels in groups.items()]
+    return sorted(summed, key=lambda item: (-item[1].invited, item[0]))
+
+
+def funnels(campaign: Campaign) -> CampaignFunnels:
+    """The campaign's funnel: invited, delivered, opened, started, submitted, approved,
+    overall and broken down by country and by language.
+
+    One grouped scan of the campaign's invitations by (country, language), using the
+    country and language recorded at invitation time; the few groups are added up here.
+    """
     rows = db.session.execute(
-        select(key, *_step_columns())
-        .join(Contact, Contact.id == Invitation.contact_id)
-        .outerjoin(Institution, Institution.id == Invitation.institution_id)
+        select(Invitation.country_code, Invitation.language, *_step_columns())
         .where(Invitation.campaign_id == campaign.id)
-        .group_by(key)
-        .order_by(func.count(Invitation.id).desc(), key)
-    )
-    return [(row[0] or "", Funnel.from_row(row[1:])) for row in rows]
+        .group_by(Invitation.country_code, Invitation.language)
+    ).all()
+    by_country: dict[str, list[Funnel]] = {}
+    by_language: dict[str, list[Funnel]] = {}
+    every = []
+    for country, language, *steps in rows:
+        group = Funnel.from_row(steps)
+        every.append(group)
+        by_country.setdefault(country or "", []).append(group)
+        by_language.setdefault(language or "", []).append(group)
+    return CampaignFunnels(_summed(every), _ranked(by_country), _ranked(by_language))
+
+
+def funnel(campaign: Campaign) -> Funnel:
+    """The campaign's overall funnel."""
+    return funnels(campaign).overall
 
 
 def responses_per_day(campaign: Campaign) -> list[tuple[date, int]]:
@@ -138,7 +157,7 @@ def undeliverable(campaign: Campaign, limit: int = 200) -> list[Invitation]:
             select(Invitation)
             .where(
                 Invitation.campaign_id == campaign.id,
-                Invitation.bounced_at.is_not(None) | (Invitation.status == InvitationStatus.FAILED),
+                Invitation.status.in_([InvitationStatus.BOUNCED, InvitationStatus.FAILED]),
             )
             .options(selectinload(Invitation.contact), selectinload(Invitation.institution))
             .order_by(Invitation.id)
@@ -176,23 +195,21 @@ class Completeness:
 def completeness(now: datetime | None = None) -> Completeness:
     """How full and how fresh the registry is, from the indexed per-entry counters."""
     now = now or utcnow()
-    active = Entry.status == EntryStatus.ACTIVE
-    total, average, never, recent = db.session.execute(
+    rows = db.session.execute(
         select(
+            Entry.filled_fields,
             func.count(Entry.id),
-            func.avg(Entry.filled_fields),
             _flag(Entry.confirmed_at.is_(None)),
             _flag(Entry.confirmed_at >= now - timedelta(days=365)),
-        ).where(active)
-    ).one()
-    histogram = {
-        int(filled): int(n)
-        for filled, n in db.session.execute(
-            select(Entry.filled_fields, func.count(Entry.id))
-            .where(active)
-            .group_by(Entry.filled_fields)
         )
-    }
+        .where(Entry.status == EntryStatus.ACTIVE)
+        .group_by(Entry.filled_fields)
+    ).all()
+    histogram = {int(filled): int(n) for filled, n, _, _ in rows}
+    total = sum(histogram.values())
+    average = sum(filled * n for filled, n in histogram.items()) / total if total else 0.0
+    never = sum(int(n) for _, _, n, _ in rows)
+    recent = sum(int(n) for _, _, _, n in rows)
     return Completeness(
         entries=int(total or 0),
         columns=len(table1().table1_columns),

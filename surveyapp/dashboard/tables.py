@@ -57,9 +57,10 @@ def _counted(
     )
 
 
-def statistics_tables() -> list[Table]:
-    """Every table of the deliverable's analysis, from the live registry."""
-    figures = registry_statistics()
+def statistics_tables(figures: dict[str, Any] | None = None) -> list[Table]:
+    """Every table of the deliverable's analysis, from the live registry (or given figures
+    of :func:`registry_statistics`)."""
+    figures = figures or registry_statistics()
     total = figures["entries"]
     tables = [
         _counted(

@@ -75,11 +75,12 @@ def campaign(campaign_id: int) -> str:
     found = db.session.get(Campaign, campaign_id)
     if found is None:
         abort(404, description=_("No campaign has number %(id)s.", id=campaign_id))
-    funnel = service.funnel(found)
+    figures = service.funnels(found)
+    funnel = figures.overall
     per_day = service.responses_per_day(found)
     by_country = [
         (str(country_label(code, country_name(code))) if code else _("Not known"), f)
-        for code, f in service.funnel_by(found, "country")
+        for code, f in figures.by_country
     ]
     return render_template(
         "dashboard/campaign.html",
@@ -92,7 +93,7 @@ def campaign(campaign_id: int) -> str:
             label=_("Funnel"),
         ),
         by_country=by_country,
-        by_language=service.funnel_by(found, "language"),
+        by_language=figures.by_language,
         per_day=per_day,
         per_day_chart=charts.bar_chart(
             [(d.isoformat(), n) for d, n in per_day], label=_("Responses per day")

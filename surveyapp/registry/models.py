@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, event, inspect
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
@@ -80,6 +80,18 @@ class Entry(db.Model):
         CheckConstraint(
             "status <> 'retired' OR retired_reason IS NOT NULL", name="retired_has_reason"
         ),
+        # Cover the dashboards' scans: completeness, staleness, statistics.
+        Index("ix_entry_completeness", "status", "filled_fields", "confirmed_at"),
+        Index("ix_entry_staleness", "status", "confirmed_at"),
+        Index(
+            "ix_entry_statistics",
+            "status",
+            "country_code",
+            "contract_research",
+            "routine_application",
+            "patients_qualifier",
+            "patients_estimate",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,8 +124,11 @@ class Entry(db.Model):
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     search_text: Mapped[str] = mapped_column(Text, default="")
     disease_text: Mapped[str] = mapped_column(Text, default="")
-    filled_fields: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
-    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Derived, kept by registry.service.refresh_search_text: the institution's country
+    # (so statistics group entries without a join) and how many Table 1 columns are filled.
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    filled_fields: Mapped[int] = mapped_column(default=0, server_default="0")
+    confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)

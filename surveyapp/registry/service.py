@@ -108,8 +108,8 @@ def _assign(target: Target, key: str, value: Any, text: str) -> None:
 
 
 def refresh_search_text(entry: Entry) -> None:
-    """Keep the lower-case text that free-text and disease search look in up to date, and
-    the count of Table 1 columns the entry fills (its completeness).
+    """Keep the lower-case text that free-text and disease search look in up to date, the
+    count of Table 1 columns the entry fills (its completeness) and its country.
 
     It holds the shown text of every public field, the institution's included (lower-cased
     in Python, which, unlike SQLite's lower(), folds every alphabet). Personal fields are
@@ -119,6 +119,7 @@ def refresh_search_text(entry: Entry) -> None:
     public = [f.key for f in definition.fields if f.in_table1 and not f.personal]
     entry.search_text = " ".join(shown_text(entry, k) for k in public).lower()
     entry.filled_fields = sum(1 for k in definition.table1_columns if shown_text(entry, k).strip())
+    entry.country_code = entry.institution.country_code
     entry.disease_text = " ".join(
         [
             *entry.diseases_targeted,
