@@ -58,6 +58,11 @@ def entry_schema() -> dict[str, Any]:
         "retired_reason": _nullable("string"),
         "last_changed": {"type": "string", "format": "date-time"},
         "last_confirmed": _nullable("string", format="date-time"),
+        "table1_fields_filled": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many of Table 1's ten columns the entry fills",
+        },
         "needs_curation": {
             "type": ["boolean", "null"],
             "description": "Staff only: open curation flags; null for the public",

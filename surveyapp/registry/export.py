@@ -103,6 +103,7 @@ def entry_record(
         "retired_reason": entry.retired_reason,
         "last_changed": entry.updated_at.isoformat(),
         "last_confirmed": entry.confirmed_at.isoformat() if entry.confirmed_at else None,
+        "table1_fields_filled": entry.filled_fields,
         "needs_curation": needs_curation,
     }
     return record
