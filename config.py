@@ -74,6 +74,7 @@ class Config:
     MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS")
     # The address links in emails are built from; never taken from a request's Host header.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    HSTS_SECONDS = 0  # ProductionConfig turns it on
     # Rate limits of invitation links (Flask-Limiter); use a shared storage with several
     # app servers, e.g. RATELIMIT_STORAGE_URI=redis://...
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -113,6 +114,8 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
+    # Strict-Transport-Security max-age; 0 switches it off (e.g. behind plain HTTP).
+    HSTS_SECONDS = _env_int("HSTS_SECONDS", 365 * 24 * 3600)
 
     @classmethod
     def check(cls) -> None:

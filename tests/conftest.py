@@ -16,7 +16,7 @@ import email
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import policy
 from email.message import Message
@@ -339,3 +339,62 @@ def campaign(table1, ctx) -> Campaign:
     )
     db.session.commit()
     return created
+
+
+@pytest.fixture
+def invited(campaign, make_contact, mailbox):
+    """Invite a contact for Table 1 rows 9-11 (one institution, three entries); its token."""
+
+    from surveyapp.mail.service import send_pending
+    from tests.campaigns.test_invitations import tokens_in
+
+    def invite(*rows: int) -> str:
+        make_contact("pullig@example.org", *(rows or (9,)), name="PD Dr. Oliver Pullig")
+        campaign_service.invite(campaign, actor="test")
+        db.session.commit()
+        send_pending()
+        return tokens_in(mailbox.messages[-1])[0]
+
+    return invite
+
+
+@pytest.fixture
+def submit_for(campaign, make_contact):
+    """Invite a contact for Table 1 rows and submit their answers, edited as a test says.
+
+    Returns the submission (committed), like a respondent pressing "submit".
+    """
+
+    import copy
+
+    from surveyapp.campaigns.models import Invitation
+    from surveyapp.questionnaire import service as questionnaire
+
+    def submit(
+        email: str,
+        *rows: int,
+        edit: Callable[[dict[str, Any]], None] = lambda answers: None,
+        nothing_changed: bool = False,
+        consent_publish: bool = False,
+    ) -> Any:
+        contact = make_contact(email, *rows)
+        campaign_service.invite(campaign, actor="test", contact_ids=[contact.id])
+        invitation = db.session.scalars(
+            select(Invitation).where(Invitation.contact_id == contact.id)
+        ).first()
+        submission = questionnaire.submission_for(invitation)
+        answers = copy.deepcopy(submission.answers)
+        edit(answers)
+        questionnaire.submit(
+            submission,
+            invitation,
+            answers,
+            submit_key=f"test-{email}",
+            consent_store=True,
+            consent_publish=consent_publish,
+            nothing_changed=nothing_changed,
+        )
+        db.session.commit()
+        return submission
+
+    return submit

@@ -197,9 +197,8 @@ def unchanged(token: str) -> Any:
 def thanks(token: str) -> Any:
     """The confirmation page with a copy of the answers."""
     invitation = invitation_of(token)
-    submission = service.submission_for(invitation)
+    submission = service.submission_for(invitation, create=False)
     definition = service.definition_for(invitation)
-    db.session.commit()
     return render_template(
         "questionnaire/thanks.html",
         invitation=invitation,

@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from surveyapp.campaigns import service as campaigns
-from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
-from surveyapp.questionnaire import service as questionnaire
 from surveyapp.questionnaire.models import Submission
 from tests.forms import form_values
 
 Answers = dict[str, Any]
-
-
-@pytest.fixture
-def submit_for(campaign, make_contact):
-    """Invite a contact for Table 1 rows and submit their answers, edited as a test says.
-
-    Returns the submission (committed), like a respondent pressing "submit".
-    """
-
-    def submit(
-        email: str,
-        *rows: int,
-        edit: Callable[[Answers], None] = lambda answers: None,
-        nothing_changed: bool = False,
-        consent_publish: bool = False,
-    ) -> Submission:
-        contact = make_contact(email, *rows)
-        campaigns.invite(campaign, actor="test", contact_ids=[contact.id])
-        invitation = db.session.scalars(
-            select(Invitation).where(Invitation.contact_id == contact.id)
-        ).first()
-        submission = questionnaire.submission_for(invitation)
-        answers = copy.deepcopy(submission.answers)
-        edit(answers)
-        questionnaire.submit(
-            submission,
-            invitation,
-            answers,
-            submit_key=f"test-{email}",
-            consent_store=True,
-            consent_publish=consent_publish,
-            nothing_changed=nothing_changed,
-        )
-        db.session.commit()
-        return submission
-
-    return submit
 
 
 def review_form(client, submission_id: int, query: str = "") -> dict[str, object]:
