@@ -7,7 +7,7 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export FLASK_APP := surveyapp
 
-.PHONY: run test test-postgres lint db serve clean translations
+.PHONY: run test test-postgres audit lint db serve clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ db: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+## audit: static security checks (bandit) and known vulnerabilities (pip-audit)
+audit: $(VENV)/.installed-dev
+	$(BIN)/bandit -q -r surveyapp -x surveyapp/dashboard/data
+	.ci/pip-audit
 
 ## test-postgres: run the whole suite against PostgreSQL at $(PG_TEST_URL)
 test-postgres: $(VENV)/.installed-dev

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from surveyapp.questionnaire.definition import table1
+from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
     Answer,
     AtmpType,
@@ -17,6 +18,7 @@ from surveyapp.vocabulary import (
     EntryStatus,
     PatientsQualifier,
     Vocabulary,
+    countries,
 )
 
 
@@ -88,7 +90,11 @@ def _counts(description: str) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     page_params = [
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        },
         {
             "name": "per_page",
             "in": "query",
@@ -99,8 +105,8 @@ def openapi_document() -> dict[str, Any]:
         {
             "name": "country",
             "in": "query",
-            "description": "ISO 3166-1 alpha-2 code",
-            "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+            "description": "An assigned ISO 3166-1 alpha-2 code (lower case is accepted too)",
+            "schema": {"type": "string", "enum": sorted(countries())},
         },
         {"name": "atmp_type", "in": "query", "schema": _enum(AtmpType)},
         {
@@ -155,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
                             "name": "entry_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                         }
                     ],
                     "responses": {

@@ -30,7 +30,7 @@ from surveyapp.history.service import audit
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.vocabulary import Role
 
-TOKEN_PREFIX = "sat_"  # noqa: S105 - a prefix, not a secret
+TOKEN_PREFIX = "sat_"  # noqa: S105  # nosec B105 - a prefix, not a secret
 
 
 class AuthError(Exception):
@@ -261,7 +261,8 @@ def authenticate(email: str, password: str, address: str) -> User:
             target_id=user.id if user else None,
         )
         raise LoginFailed(reason)
-    assert user is not None  # noqa: S101 - narrowed by the branches above
+    if user is None:  # narrowed by the branches above; kept explicit for type checkers
+        raise LoginFailed(reason)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()

@@ -91,7 +91,7 @@ def _build(
     subject = templates.render(_text(campaign, f"{prefix}_subject"), context, html=False)
     text = templates.render(_text(campaign, f"{prefix}_text"), context, html=False)
     # The sandbox autoescapes HTML templates, so its output is markup already.
-    html = Markup(templates.render(_text(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704
+    html = Markup(templates.render(_text(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704  # nosec B704
     opt_out = site_url(f"/i/{first['token']}/opt-out")
     one_click = site_url(f"/i/{first['token']}/unsubscribe")
     if len(links) > 1:
