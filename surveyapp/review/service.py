@@ -322,7 +322,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
             row.printed = _printed(institution, f.key)
             row.changed = not version.nothing_changed and not same(submitted, row.registry)
         else:
-            row.changed = submitted not in (None, "")
+            row.changed = _normal(submitted) is not None
         row.others = [
             (sid, values.render(f, v))
             for sid, v in _other_answers(others, f.key, None)
@@ -349,7 +349,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
                     if not same(v, submitted)
                 ]
             else:
-                row.changed = submitted not in (None, "", [], {})
+                row.changed = _normal(submitted) is not None
             rows.append(row)
         kind: BlockKind
         if entry is None:

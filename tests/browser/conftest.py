@@ -1,0 +1,84 @@
+"""A real browser (Debian's Chromium through Playwright) against the app served by a real
+HTTP server, with the test SMTP server beside it.
+
+Chromium is never downloaded: the tests use /usr/bin/chromium (``.ci/run`` installs the
+``chromium`` package when it is missing). Without it the tests skip, saying so; with
+``CI=true`` they fail instead. Screenshots of each page go to ``artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from surveyapp.paths import PROJECT_ROOT
+from tests.conftest import free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = PROJECT_ROOT / "artifacts" / "browser"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium from Debian, for the whole run."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM}: install Debian's chromium package"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def live_server(app, mailbox, monkeypatch) -> Iterator[str]:
+    """The app on a free local port in a thread; emails link to it. Returns its address."""
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    monkeypatch.setitem(app.config, "SITE_URL", address)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield address
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+class Shots:
+    """Numbered screenshots of a journey, in artifacts/browser/<test>/."""
+
+    def __init__(self, name: str) -> None:
+        self.folder = ARTIFACTS / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.count = 0
+
+    def __call__(self, page: Any, label: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{label}.png"), full_page=True)
+
+
+@pytest.fixture
+def shots(request) -> Shots:
+    return Shots(request.node.name)
