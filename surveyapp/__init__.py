@@ -10,10 +10,10 @@ import json
 import os
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 
 import config as settings
-from surveyapp import i18n, logs
+from surveyapp import backup, i18n, logs
 from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
@@ -74,6 +74,7 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
+    _refuse_nul_characters(app)
     logs.install()
     return app
 
@@ -90,6 +91,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def _refuse_nul_characters(app: Flask) -> None:
+    """Refuse requests whose text carries NUL characters: no one types them, and the
+    database cannot store them (PostgreSQL text), so they would end as a server error."""
+
+    @app.before_request
+    def _no_nul() -> None:
+        values = [*request.args.values(), *request.form.values(), request.path]
+        if any("\x00" in value for value in values):
+            abort(400, description="The request contains a NUL character, which text cannot hold.")
 
 
 def _register_security_headers(app: Flask) -> None:
@@ -154,7 +166,14 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
     app.cli.add_command(registry_cli)
-    for command in (users_cli, contacts_cli, campaigns_cli, mail_cli):
+    for command in (
+        users_cli,
+        contacts_cli,
+        campaigns_cli,
+        mail_cli,
+        backup.backup_command,
+        backup.restore_command,
+    ):
         app.cli.add_command(command)
     emails.register_deliveries()
     questionnaire_emails.register_deliveries()

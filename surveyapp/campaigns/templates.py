@@ -9,9 +9,10 @@ Every email gets a footer with the opt-out link whatever the template says.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from surveyapp.i18n import N_
@@ -77,9 +78,16 @@ class TemplateProblem(ValueError):
     """An email template cannot be rendered; the message names the field."""
 
 
+@lru_cache(maxsize=128)
+def _compiled(template: str, html: bool) -> Template:
+    """A template text compiled once in the sandbox (a campaign sends the same texts to
+    every contact; compiling them per email cost a third of the mail worker's time)."""
+    return (_HTML if html else _TEXT).from_string(template)
+
+
 def render(template: str, context: dict[str, Any], *, html: bool) -> str:
     """Render one template text in the sandbox."""
-    return (_HTML if html else _TEXT).from_string(template).render(**context)
+    return _compiled(template, html).render(**context)
 
 
 def check(fields: dict[str, Any]) -> None:

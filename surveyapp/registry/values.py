@@ -63,7 +63,8 @@ class Reading:
 
 
 def _clean(text: str | None) -> str:
-    return (text or "").strip()
+    """Trimmed text without NUL characters (which PostgreSQL text cannot hold)."""
+    return (text or "").replace("\x00", "").strip()
 
 
 def split_terms(text: str) -> list[str]:

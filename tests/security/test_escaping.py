@@ -77,8 +77,10 @@ def test_payloads_in_every_free_text_field_come_out_escaped(
 def test_exports_neutralise_every_formula_trigger(client, make_entry, table1):
     from surveyapp.registry.export import neutralise
 
-    assert neutralise("\tx") == "'\tx"  # leading tabs never reach the registry: values are trimmed
-    triggers = ["=1+1", "+1", "-1", "@SUM(A1)", "\0x"]
+    # Leading tabs and NUL never reach the registry (values are trimmed, NUL refused).
+    assert neutralise("\tx") == "'\tx"
+    assert neutralise("\0x") == "'\0x"
+    triggers = ["=1+1", "+1", "-1", "@SUM(A1)"]
     for number, trigger in enumerate(triggers):
         make_entry(f"Formula {number}", "DE", diseases_targeted=trigger)
     rows = list(

@@ -83,3 +83,13 @@ def test_uploads_over_the_limit_get_413(app, client, staff, monkeypatch):
         "/staff/registry/import/", data={"file": upload}, content_type="multipart/form-data"
     )
     assert response.status_code == 413
+
+
+def test_nul_characters_are_refused_with_a_clear_400(client, table1):
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/suggest/")
+    response = client.post("/suggest/", data={"institution": "Lab\x00", "csrf_token": token})
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    assert client.get("/?q=a%00b").status_code == 400
