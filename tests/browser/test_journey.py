@@ -186,3 +186,39 @@ def test_nothing_has_changed(app, browser, live_server, mailbox, make_contact, t
     section.get_by_role("button", name="Nothing has changed: confirm our entries").click()
     shots(page, "thanks")
     assert "Thank you" in page.content()
+
+
+def test_a_browser_closed_mid_form_finds_the_last_saved_section(
+    app, browser, live_server, mailbox, make_contact, table1, shots
+):
+    from datetime import timedelta
+
+    from surveyapp.campaigns import service as campaigns
+    from surveyapp.database import utcnow
+
+    with app.app_context():
+        campaign = campaigns.create_campaign(
+            "Crash round", (utcnow() + timedelta(days=30)).date(), actor="test"
+        )
+        db.session.commit()
+        make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
+        campaigns.invite(campaign, actor="test")
+        db.session.commit()
+        assert send_pending().sent == 1
+    link = TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1)
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(link)
+    page.get_by_role("button", name="Start").click()
+    page.fill("input[name='entries-0-patients_treated']", "123")
+    page.get_by_role("button", name="Save this section").first.click()
+    page.fill("input[name='entries-1-patients_treated']", "999")  # typed, never saved
+    context.close()  # the browser dies mid-form
+
+    page = browser.new_context().new_page()
+    page.goto(link)
+    page.get_by_role("link", name=re.compile("Continue")).click()
+    shots(page, "after-crash")
+    assert page.locator("input[name='entries-0-patients_treated']").input_value() == "123"
+    assert page.locator("input[name='entries-1-patients_treated']").input_value() != "999"
