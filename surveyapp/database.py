@@ -80,7 +80,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     WAL lets readers run beside a writer; foreign keys are off by default in SQLite; the
     busy timeout makes a writer wait for the lock instead of failing. Transactions start with
     ``BEGIN IMMEDIATE``: a deferred transaction that later writes cannot wait for the lock
-    and fails with "database is locked" whatever the timeout. The driver's own transaction
+    and fails with "database is locked" whatever the timeout. GET and HEAD requests, which
+    never write, begin deferred so that readers in several processes run side by side. The
+    driver's own transaction
     handling is switched off so SQLAlchemy emits BEGIN itself (the SQLAlchemy-documented
     recipe for pysqlite).
     """
@@ -98,7 +100,16 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if _reading_request() else "BEGIN IMMEDIATE")
+
+
+def _reading_request() -> bool:
+    """True inside a GET or HEAD request, which never writes (a test crawls every GET to
+    prove it; exports append their audit event in a transaction of its own). Readers then
+    share the database instead of queueing for the write lock."""
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD")
 
 
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -93,6 +93,33 @@ def test_concurrent_writers_wait_for_each_other_instead_of_failing(app):
         assert len(names) == 8
 
 
+@pytest.mark.committed
+def test_readers_in_get_requests_do_not_queue_behind_each_other(app):
+    """On SQLite a GET's transaction begins deferred: two GET requests can both hold an
+    open read at once (with BEGIN IMMEDIATE the second would wait for the first)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's transaction modes only; PostgreSQL readers never queue")
+    both_reading = threading.Barrier(2, timeout=5)
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            with app.test_request_context("/", method="GET"):
+                db.session.scalar(select(Institution.id).limit(1))
+                both_reading.wait()  # both transactions are open here
+                db.session.remove()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+
+
 def test_the_database_answers(ctx):
     assert db.session.execute(text("SELECT 1")).scalar() == 1
 

@@ -91,10 +91,16 @@ def submission_for(invitation: Invitation, *, create: bool = True) -> Submission
             definition_id=definition.id,
             definition_version=definition.version,
             answers=prefill(definition, invitation.institution),
+            status=SubmissionStatus.DRAFT,
+            nothing_changed=False,
+            consent_store=False,
+            consent_publish=False,
+            unverified=False,
             versions=[],
         )
-        db.session.add(submission)
-        db.session.flush()
+        if create:
+            db.session.add(submission)
+            db.session.flush()
     return submission
 
 

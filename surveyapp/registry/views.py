@@ -127,6 +127,7 @@ def export_registry(fmt: str) -> Response:
         abort(404, description="Exports are available as .csv, .xlsx and .json.")
     _form, filters, _errors = _search_form()
     actor = current_user.email if current_user.is_authenticated else "anonymous"
+    db.session.commit()  # end the read, so the audit event starts a writing transaction
     audit(
         "registry.export",
         actor,

@@ -150,7 +150,8 @@ def test_fifty_respondents_and_two_curators_at_once(
                 browser.post(f"/staff/review/{submission_id}/decide", {**values, "approve": "y"})
 
     threads = [threading.Thread(target=respond, args=(t,)) for t in tokens]
-    threads += [threading.Thread(target=curate, args=(e,)) for e in ("first@example.org", "second@example.org")]  # fmt: skip
+    curators = ("first@example.org", "second@example.org")
+    threads += [threading.Thread(target=curate, args=(email,)) for email in curators]
     for thread in threads:
         thread.start()
     for thread in threads:
