@@ -312,45 +312,38 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
     answers = version.answers or {}
     others = in_flight_for_institution(submission)
 
-    institution_rows = []
-    for f in definition.level_fields("institution"):
-        submitted = answers.get("institution", {}).get(f.key)
-        row = FieldRow(f"institution.{f.key}", f, submitted, values.render(f, submitted))
-        if institution is not None:
-            row.registry = registry.controlled_value(institution, f.key)
-            row.registry_text = institution.texts.get(f.key) or values.render(f, row.registry)
-            row.printed = _printed(institution, f.key)
-            row.changed = not version.nothing_changed and not same(submitted, row.registry)
-        else:
-            row.changed = _normal(submitted) is not None
-        row.others = [
+    def row(
+        path: str, f: FieldDefinition, submitted: Any, target: Institution | Entry | None
+    ) -> FieldRow:
+        """One field of the submission against the registry target it describes."""
+        compared = FieldRow(path, f, submitted, values.render(f, submitted))
+        if target is None:
+            compared.changed = _normal(submitted) is not None
+            return compared
+        compared.registry = registry.controlled_value(target, f.key)
+        compared.registry_text = target.texts.get(f.key) or values.render(f, compared.registry)
+        compared.printed = _printed(target, f.key)
+        compared.changed = not version.nothing_changed and not same(submitted, compared.registry)
+        entry_id = target.id if isinstance(target, Entry) else None
+        compared.others = [
             (sid, values.render(f, v))
-            for sid, v in _other_answers(others, f.key, None)
+            for sid, v in _other_answers(others, f.key, entry_id)
             if not same(v, submitted)
         ]
-        institution_rows.append(row)
+        return compared
 
+    institution_rows = [
+        row(f"institution.{f.key}", f, answers.get("institution", {}).get(f.key), institution)
+        for f in definition.level_fields("institution")
+    ]
     entries = {e.id: e for e in institution.entries} if institution is not None else {}
     blocks = []
     for index, block in enumerate(answers.get("entries", [])):
         entry = entries.get(block.get("entry_id")) if submission.institution_id else None
-        rows = []
-        for f in definition.level_fields("entry"):
-            submitted = block.get("fields", {}).get(f.key)
-            row = FieldRow(f"entries.{index}.{f.key}", f, submitted, values.render(f, submitted))
-            if entry is not None:
-                row.registry = registry.controlled_value(entry, f.key)
-                row.registry_text = entry.texts.get(f.key) or values.render(f, row.registry)
-                row.printed = _printed(entry, f.key)
-                row.changed = not version.nothing_changed and not same(submitted, row.registry)
-                row.others = [
-                    (sid, values.render(f, v))
-                    for sid, v in _other_answers(others, f.key, entry.id)
-                    if not same(v, submitted)
-                ]
-            else:
-                row.changed = _normal(submitted) is not None
-            rows.append(row)
+        rows = [
+            row(f"entries.{index}.{f.key}", f, block.get("fields", {}).get(f.key), entry)
+            for f in definition.level_fields("entry")
+        ]
         kind: BlockKind
         if entry is None:
             kind = "new"

@@ -41,6 +41,25 @@ def new_staff(page, server: str, email: str, role: str) -> str:
     return shown.strip()
 
 
+def emailed_link(app, mailbox, make_contact, campaign_name: str) -> str:
+    """A campaign inviting row 9's contact, sent by the worker; the link from the email."""
+    from datetime import timedelta
+
+    from surveyapp.campaigns import service as campaigns
+    from surveyapp.database import utcnow
+
+    with app.app_context():
+        campaign = campaigns.create_campaign(
+            campaign_name, (utcnow() + timedelta(days=30)).date(), actor="test"
+        )
+        db.session.commit()
+        make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
+        campaigns.invite(campaign, actor="test")
+        db.session.commit()
+        assert send_pending().sent == 1
+    return TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1)
+
+
 def test_the_whole_journey(app, browser, live_server, mailbox, make_user, table1, shots, tmp_path):
     server = live_server
     make_user("admin@example.org", Role.ADMIN)
@@ -161,21 +180,7 @@ def test_the_whole_journey(app, browser, live_server, mailbox, make_user, table1
 
 
 def test_nothing_has_changed(app, browser, live_server, mailbox, make_contact, table1, shots):
-    from datetime import timedelta
-
-    from surveyapp.campaigns import service as campaigns
-    from surveyapp.database import utcnow
-
-    with app.app_context():
-        campaign = campaigns.create_campaign(
-            "Confirmation round", (utcnow() + timedelta(days=30)).date(), actor="test"
-        )
-        db.session.commit()
-        make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
-        campaigns.invite(campaign, actor="test")
-        db.session.commit()
-        assert send_pending().sent == 1
-    link = TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1)
+    link = emailed_link(app, mailbox, make_contact, "Confirmation round")
 
     page = browser.new_page()
     page.goto(link)
@@ -191,21 +196,7 @@ def test_nothing_has_changed(app, browser, live_server, mailbox, make_contact, t
 def test_a_browser_closed_mid_form_finds_the_last_saved_section(
     app, browser, live_server, mailbox, make_contact, table1, shots
 ):
-    from datetime import timedelta
-
-    from surveyapp.campaigns import service as campaigns
-    from surveyapp.database import utcnow
-
-    with app.app_context():
-        campaign = campaigns.create_campaign(
-            "Crash round", (utcnow() + timedelta(days=30)).date(), actor="test"
-        )
-        db.session.commit()
-        make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
-        campaigns.invite(campaign, actor="test")
-        db.session.commit()
-        assert send_pending().sent == 1
-    link = TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1)
+    link = emailed_link(app, mailbox, make_contact, "Crash round")
 
     context = browser.new_context()
     page = context.new_page()
