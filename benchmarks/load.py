@@ -238,6 +238,12 @@ def main() -> None:
     parser.add_argument("--curators", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--max-requests", type=int, default=3000)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="record the app's gunicorn workers with py-spy (collapsed stacks, waits "
+        "included) into this file",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url = args.database_url or f"sqlite:///{Path(workdir) / 'load.sqlite'}"
@@ -255,8 +261,12 @@ def main() -> None:
             "FLASK_APP": "surveyapp",
         }
         gunicorn = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--timeout", "120"]
+        serve = [*gunicorn, "-b", f"127.0.0.1:{app_port}", "surveyapp:create_app()"]
+        if args.profile:
+            spy = ["py-spy", "record", "--subprocesses", "--idle", "--format", "raw"]
+            serve = [*spy, "--rate", "200", "-o", args.profile, "--", *serve]
         processes = [
-            start([*gunicorn, "-b", f"127.0.0.1:{app_port}", "surveyapp:create_app()"], env),
+            start(serve, env),
             start(
                 [*gunicorn, "-b", f"127.0.0.1:{ceiling_port}", "ceiling_app:app"],
                 {**env, "PYTHONPATH": str(PROJECT_ROOT / "benchmarks")},
@@ -283,8 +293,9 @@ def main() -> None:
                 )
             )
         finally:
-            for process in processes:
+            for process in processes[1:]:
                 process.terminate()
+            processes[0].send_signal(2)  # py-spy writes its profile on an interrupt
             for process in processes:
                 process.wait(timeout=30)
             sink.stop()

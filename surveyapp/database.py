@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, TypeDecorator, event
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,14 +102,24 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if _reading_request() else "BEGIN IMMEDIATE")
 
+    @event.listens_for(Session, "after_commit")
+    def _committed(session: Session) -> None:
+        from flask import g, has_request_context
+
+        if has_request_context():
+            g.surveyapp_committed = True
+
 
 def _reading_request() -> bool:
-    """True inside a GET or HEAD request, which never writes (a test crawls every GET to
-    prove it; exports append their audit event in a transaction of its own). Readers then
-    share the database instead of queueing for the write lock."""
-    from flask import has_request_context, request
+    """True where a transaction only reads: in a GET or HEAD request, which never writes
+    (a test proves it), and in any request after it committed its change, when all that is
+    left is rendering the answer. Readers then share the database instead of queueing for
+    the write lock."""
+    from flask import g, has_request_context, request
 
-    return has_request_context() and request.method in ("GET", "HEAD")
+    if not has_request_context():
+        return False
+    return request.method in ("GET", "HEAD") or g.get("surveyapp_committed", False)
 
 
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -190,7 +190,11 @@ def _retry_later(
 
 
 def _render(ids: list[int], report: SendReport) -> list[tuple[int, EmailMessage]]:
-    """Render claimed messages, minting their tokens; commits the token hashes."""
+    """Render claimed messages, minting their tokens; commits the token hashes.
+
+    Each message is committed on its own, so the database's write lock (all of SQLite) is
+    held for one email's rendering at a time, not for a whole batch.
+    """
     rendered = []
     for message_id in ids:
         message = db.session.get(OutboxMessage, message_id)
@@ -204,7 +208,7 @@ def _render(ids: list[int], report: SendReport) -> list[tuple[int, EmailMessage]
         except Exception as exc:  # a bug must not stop the other messages of the batch
             current_app.logger.exception("could not build outbox message %s", message_id)
             _give_up(message, f"could not build the email: {exc}", report)
-    db.session.commit()
+        db.session.commit()
     return rendered
 
 
@@ -252,6 +256,7 @@ def _send_batch(
             if index and pause:
                 sleep(pause)
             message = db.session.get(OutboxMessage, message_id)
+            db.session.commit()  # no transaction (and no lock) is held while the server talks
             try:
                 connection.send_message(email)
             except (OSError, smtplib.SMTPException) as exc:
