@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 
 from flask_migrate import upgrade
 from sqlalchemy import insert, select, text
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 import config
 from surveyapp import create_app
@@ -174,19 +174,6 @@ def generate_campaign(invitations: int, institution_ids: list[int], rng: random.
     return campaign.id
 
 
-def timed(client, url: str, repeat: int = 5) -> float:
-    """Median milliseconds of ``repeat`` GETs (after one warm-up)."""
-    client.get(url)
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    return statistics.median(samples)
-
-
 def main() -> None:
     """Generate, then print the median time of each dashboard page."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -231,7 +218,7 @@ def main() -> None:
             ("public map (Europe)", "/map?region=europe"),
             ("api stats", "/api/v1/stats"),
         ]:
-            print(f"  {label:<28} {timed(client, path):8.1f} ms (median of 5)")
+            print(f"  {label:<28} {median_ms(client, path, warm_up=True):8.1f} ms (median of 5)")
 
 
 if __name__ == "__main__":

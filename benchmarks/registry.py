@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import text
+from timing import median_ms  # benchmarks/timing.py, beside this script
 
 import config
 from surveyapp import create_app
@@ -28,40 +28,60 @@ from surveyapp.registry.importer import import_file
 
 COUNTRIES = ["Germany", "France", "Italy", "Spain", "Netherlands", "Poland", "Sweden", "Austria"]
 TYPES = ["Gene therapy", "Somatic cell therapy", "Tissue engineering", "Cell and gene therapy"]
-WORDS = ["Cell", "Gene", "Tissue", "Regenerative", "Translational", "Clinical", "Biomedical",
-         "Immunotherapy", "Stem", "Cancer", "Orthopaedic", "Neuro", "Paediatric", "Cardio"]
+WORDS = [
+    "Cell",
+    "Gene",
+    "Tissue",
+    "Regenerative",
+    "Translational",
+    "Clinical",
+    "Biomedical",
+    "Immunotherapy",
+    "Stem",
+    "Cancer",
+    "Orthopaedic",
+    "Neuro",
+    "Paediatric",
+    "Cardio",
+]
 DISEASES = ["Melanoma", "GvHD", "Osteoarthritis", "Parkinson", "Hemophilia A", "Burn wounds"]
 ANSWERS = ["Yes", "No", "Possible", ""]
 
 
 def synthetic_csv(path: Path, entries: int, seed: int = 7) -> None:
     rng = random.Random(seed)
-    header = ["institution", "contact_person", "country", "website", "atmp_type",
-              "patients_treated", "diseases_targeted", "diseases_pipeline", "contract_research",
-              "routine_application"]
+    header = [
+        "institution",
+        "contact_person",
+        "country",
+        "website",
+        "atmp_type",
+        "patients_treated",
+        "diseases_targeted",
+        "diseases_pipeline",
+        "contract_research",
+        "routine_application",
+    ]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for number in range(entries):
             words = random.Random(number // 2).sample(WORDS, 3)
             institute = f"{words[0]} {words[1]} {words[2]} Centre {number // 2}"
-            writer.writerow([
-                institute, f"Dr. Person {number}", rng.choice(COUNTRIES),
-                f"https://site{number // 2}.example.org/", rng.choice(TYPES),
-                str(rng.randint(0, 500)), ", ".join(rng.sample(DISEASES, 2)), "",
-                rng.choice(ANSWERS), rng.choice(ANSWERS),
-            ])
-
-
-def timed(client, url: str, repeat: int = 5) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - start) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    return statistics.median(samples)
+            writer.writerow(
+                [
+                    institute,
+                    f"Dr. Person {number}",
+                    rng.choice(COUNTRIES),
+                    f"https://site{number // 2}.example.org/",
+                    rng.choice(TYPES),
+                    str(rng.randint(0, 500)),
+                    ", ".join(rng.sample(DISEASES, 2)),
+                    "",
+                    rng.choice(ANSWERS),
+                    rng.choice(ANSWERS),
+                ]
+            )
 
 
 def main() -> None:
@@ -88,8 +108,10 @@ def main() -> None:
             report = import_file(source, actor="benchmark", max_rows=args.entries + 1)
             db.session.commit()
             seconds = time.perf_counter() - start
-            print(f"{db.engine.dialect.name}: imported {report.entries_created} entries in "
-                  f"{seconds:.1f} s ({report.entries_created / seconds:.0f} rows/s)")
+            print(
+                f"{db.engine.dialect.name}: imported {report.entries_created} entries in "
+                f"{seconds:.1f} s ({report.entries_created / seconds:.0f} rows/s)"
+            )
         client = app.test_client()
         for label, path in [
             ("registry page 1", "/"),
@@ -99,7 +121,7 @@ def main() -> None:
             ("api entries per_page=500", "/api/v1/entries?per_page=500"),
             ("api stats", "/api/v1/stats"),
         ]:
-            print(f"  {label:<28} {timed(client, path):8.1f} ms (median of 5)")
+            print(f"  {label:<28} {median_ms(client, path):8.1f} ms (median of 5)")
 
 
 if __name__ == "__main__":

@@ -102,12 +102,14 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if _reading_request() else "BEGIN IMMEDIATE")
 
-    @event.listens_for(Session, "after_commit")
-    def _committed(session: Session) -> None:
-        from flask import g, has_request_context
 
-        if has_request_context():
-            g.surveyapp_committed = True
+@event.listens_for(Session, "after_commit")
+def _note_commit_in_request(session: Session) -> None:
+    """Remember that the current request has committed its change (see below)."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.surveyapp_committed = True
 
 
 def _reading_request() -> bool:

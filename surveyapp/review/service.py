@@ -11,7 +11,7 @@ second is told what changed. Functions here flush, never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Select, func, select
@@ -251,6 +251,7 @@ class Comparison:
     institution_rows: list[FieldRow]
     blocks: list[BlockComparison]
     not_mentioned: list[Entry]
+    others: list[Submission] = field(default_factory=list)
 
     @property
     def rows(self) -> list[FieldRow]:
@@ -359,7 +360,14 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
         else []
     )
     return Comparison(
-        submission, version, definition, institution, institution_rows, blocks, not_mentioned
+        submission,
+        version,
+        definition,
+        institution,
+        institution_rows,
+        blocks,
+        not_mentioned,
+        others,
     )
 
 
@@ -429,7 +437,7 @@ def _check_seen(comparison: Comparison, seen: dict[str, int]) -> None:
     if seen.get("submission") != submission.row_version:
         changes += _what_happened(submission)
     since = seen.get("shown_at_epoch")
-    shown_at = datetime.fromtimestamp(since, tz=utcnow().tzinfo) if since else None
+    shown_at = datetime.fromtimestamp(since, tz=UTC) if since else None
     for key, number in seen.items():
         kind, _, raw_id = key.partition("-")
         if kind not in ("institution", "entry") or not raw_id.isdigit():
@@ -507,7 +515,6 @@ class Approval:
     choices: dict[str, FieldChoice] = field(default_factory=dict)
     add_blocks: set[int] = field(default_factory=set)
     retire_blocks: dict[int, str] = field(default_factory=dict)
-    merge_into: Institution | None = None
     comment: str = ""
 
 
@@ -569,15 +576,18 @@ def _record(
     return review
 
 
-def approve(submission: Submission, curator: User, approval: Approval) -> Review:
+def approve(comparison: Comparison, curator: User, approval: Approval) -> Review:
     """Merge the chosen values into the registry in the caller's transaction.
 
-    Each institution and entry touched gets one new version naming the submission; a new
-    entry block is added only when the curator ticked it, a proposed retirement happens
-    only when confirmed. Every entry the submission covered counts as confirmed today, and
-    its contact is shown publicly exactly when the respondent consented.
+    ``comparison`` is the one the curator's form was built from (see :func:`compare`;
+    for a submission not tied to an institution, made against the institution chosen to
+    merge into). Each institution and entry touched gets one new version naming the
+    submission; a new entry block is added only when the curator ticked it, a proposed
+    retirement happens only when confirmed. Every entry the submission covered counts as
+    confirmed today, and its contact is shown publicly exactly when the respondent
+    consented.
     """
-    comparison = compare(submission, approval.merge_into)
+    submission = comparison.submission
     _check_seen(comparison, approval.seen)
     _check_decidable(submission)
     version = comparison.version
@@ -604,8 +614,11 @@ def approve(submission: Submission, curator: User, approval: Approval) -> Review
     )
     covered: list[Entry] = []
     added = retired = 0
+    fields_changed = len(institution_updates)
     for block in comparison.blocks:
         updates = _updates(block.rows, approval.choices)
+        if block.entry is not None:
+            fields_changed += len(updates)
         if consent:
             updates["contact_public"] = public
         if block.kind == "new":
@@ -656,8 +669,7 @@ def approve(submission: Submission, curator: User, approval: Approval) -> Review
         target_id=submission.id,
         version=version.number,
         institution_id=institution.id,
-        fields_changed=len(institution_updates)
-        + sum(len(_updates(b.rows, approval.choices)) for b in comparison.blocks if b.entry),
+        fields_changed=fields_changed,
         entries_added=added,
         entries_retired=retired,
         nothing_changed=version.nothing_changed,

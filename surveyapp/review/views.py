@@ -101,7 +101,7 @@ def _page(
         form=form,
         field_name=forms.field_name,
         take_form=TakeForm(row_version=str(submission.row_version)),
-        others=service.in_flight_for_institution(submission),
+        others=comparison.others,
         candidates=service.duplicate_candidates(submission, config["DUPLICATE_NAME_THRESHOLD"]),
         reviews=service.reviews_of(submission),
         error=error,
@@ -168,7 +168,6 @@ def _approval(comparison: service.Comparison, form: forms.DecisionForm) -> servi
             for b in blocks
             if b.kind == "retire" and form[f"retire__{b.index}"].data
         },
-        merge_into=comparison.institution if comparison.submission.institution_id is None else None,
         comment=form.comment.data or "",
     )
 
@@ -194,7 +193,7 @@ def decide(submission_id: int) -> Any:
     seen = form.seen_versions()
     try:
         if form.approve.data:
-            service.approve(submission, current_user, _approval(comparison, form))
+            service.approve(comparison, current_user, _approval(comparison, form))
             message = _(
                 "Submission %(id)s approved and merged into the registry.", id=submission_id
             )
