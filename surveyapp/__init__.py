@@ -20,6 +20,7 @@ from surveyapp.database import configure_sqlite, render_migration_item
 from surveyapp.extensions import csrf, db, limiter, migrate
 from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 from surveyapp.routing import IdConverter
+from surveyapp.text_input import TextRequest
 from surveyapp.vocabulary import InvitationStatus, Role
 
 
@@ -46,6 +47,7 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
     )
+    app.request_class = TextRequest
     app.config.from_object(config)
     app.url_map.converters["int"] = IdConverter
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {

@@ -130,6 +130,7 @@ class MessageKind(Vocabulary):
     CONFIRMATION = "confirmation", "Confirmation"
     CHANGES_REQUESTED = "changes_requested", "Request for changes"
     REJECTION = "rejection", "Rejection"
+    REVIEW_DIGEST = "review_digest", "Daily digest of submissions waiting for review"
 
 
 class InvitationStatus(Vocabulary):
@@ -166,6 +167,15 @@ class Decision(Vocabulary):
     APPROVED = "approved", N_("Approved")
     CHANGES_REQUESTED = "changes_requested", N_("Changes requested")
     REJECTED = "rejected", N_("Rejected")
+
+
+class NominationStatus(Vocabulary):
+    """Where a nomination or public suggestion stands for the coordinators."""
+
+    NEW = "new", N_("New")
+    CONTACT_CREATED = "contact_created", N_("Contact created")
+    INVITED = "invited", N_("Invited")
+    DISMISSED = "dismissed", N_("Dismissed")
 
 
 class LinkStatus(Vocabulary):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
@@ -32,6 +32,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Curators who opt in get one email a day listing submissions waiting for review.
+    review_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_sent_at: Mapped[datetime | None]
 
     role_links: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", order_by="UserRole.role", lazy="selectin"

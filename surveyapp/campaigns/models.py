@@ -94,6 +94,36 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     invitations: Mapped[list[Invitation]] = relationship(back_populates="campaign", lazy="dynamic")
+    translations: Mapped[list[CampaignTexts]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", order_by="CampaignTexts.language"
+    )
+
+
+class CampaignTexts(db.Model):
+    """A campaign's invitation and reminder texts in one more language.
+
+    The campaign's own columns hold the texts in its default language; a contact whose
+    language has a row here gets that row's texts instead.
+    """
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "language", name="uq_campaign_texts_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    invitation_subject: Mapped[str] = mapped_column(String(300))
+    invitation_text: Mapped[str] = mapped_column(Text)
+    invitation_html: Mapped[str] = mapped_column(Text)
+    reminder_subject: Mapped[str] = mapped_column(String(300))
+    reminder_text: Mapped[str] = mapped_column(Text)
+    reminder_html: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="translations")
 
 
 class Invitation(db.Model):

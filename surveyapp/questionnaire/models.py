@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
 from surveyapp.extensions import db
-from surveyapp.vocabulary import SubmissionStatus
+from surveyapp.vocabulary import NominationStatus, SubmissionStatus
 
 if TYPE_CHECKING:
     from surveyapp.auth.models import User
@@ -56,6 +56,9 @@ class Submission(db.Model):
     submitter_email: Mapped[str | None] = mapped_column(String(320))
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
+    # Set when answers arrived after the link had closed (campaign closed, invitation
+    # expired): kept as a late draft for the coordinator to accept or reopen.
+    late_at: Mapped[datetime | None]
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -112,4 +115,12 @@ class Nomination(db.Model):
     country_code: Mapped[str | None] = mapped_column(String(2))
     website: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[NominationStatus] = mapped_column(
+        enum_column(NominationStatus, "nomination_status"),
+        default=NominationStatus.NEW,
+        server_default=NominationStatus.NEW.value,
+        index=True,
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -230,6 +230,7 @@ class CurationFlag(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     resolved_by: Mapped[str | None] = mapped_column(String(320))
+    resolution: Mapped[str | None] = mapped_column(Text)
 
 
 class RegistryInvariantError(RuntimeError):
