@@ -36,6 +36,7 @@ from surveyapp.vocabulary import (
     ChangeSource,
     Decision,
     InvitationStatus,
+    LinkStatus,
     MessageKind,
     SubmissionStatus,
 )
@@ -576,6 +577,35 @@ def _record(
     return review
 
 
+def _link_respondent(submission: Submission, institution: Institution, curator: User) -> None:
+    """Tie an invited contact who described a new institution to the institution approved.
+
+    The contact then speaks for it (a confirmed link), so the next campaign invites them
+    for it with the registry's values pre-filled instead of a blank form that would
+    describe it a second time; the invitation itself now names it too, so inviting again
+    in this campaign sends nothing new.
+    """
+    invitation = submission.invitation
+    if invitation is None or invitation.institution_id is not None:
+        return
+    campaigns.link_contact(
+        invitation.contact,
+        institution,
+        LinkStatus.CONFIRMED,
+        actor=curator.email,
+        reasons=[f"described it in submission {submission.id}"],
+    )
+    taken = db.session.scalar(
+        select(Invitation.id).where(
+            Invitation.campaign_id == invitation.campaign_id,
+            Invitation.contact_id == invitation.contact_id,
+            Invitation.institution_id == institution.id,
+        )
+    )
+    if taken is None:
+        invitation.institution_id = institution.id
+
+
 def approve(comparison: Comparison, curator: User, approval: Approval) -> Review:
     """Merge the chosen values into the registry in the caller's transaction.
 
@@ -650,6 +680,7 @@ def approve(comparison: Comparison, curator: User, approval: Approval) -> Review
     submission.status = SubmissionStatus.APPROVED
     if submission.institution_id is None:
         submission.institution_id = institution.id
+        _link_respondent(submission, institution, curator)
     if submission.invitation is not None:
         campaigns.set_status(
             submission.invitation, InvitationStatus.APPROVED, at=now, curator=curator.email
