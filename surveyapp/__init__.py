@@ -145,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.registry.views import blueprint as registry
     from surveyapp.review import emails as review_emails
     from surveyapp.review import views as review_views
+    from surveyapp.review.cli import review_cli
 
     for blueprint in (
         registry,
@@ -173,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
         contacts_cli,
         campaigns_cli,
         mail_cli,
+        review_cli,
         backup.backup_command,
         backup.restore_command,
     ):

@@ -12,13 +12,15 @@ from __future__ import annotations
 import gettext as gettext_module
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import cache
 
 import pycountry
 from flask import Flask, g, has_request_context, request, session, url_for
-from flask_babel import Babel, LazyString, force_locale, get_locale
+from flask_babel import Babel, LazyString, force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as gettext  # re-exported for modules that translate
 from flask_babel import lazy_gettext as lazy_gettext
+from flask_babel import ngettext as ngettext
 
 from surveyapp.paths import PACKAGE_DATA_DIR
 
@@ -62,6 +64,21 @@ def use_language_of(language: str | None) -> None:
     g.respondent_language = language
 
 
+def day(value: date | datetime | None) -> str:
+    """A date as people read it in the current language: one format per language
+    ("Jan 15, 2027", "15.01.2027"), on pages and in emails alike."""
+    if value is None:
+        return ""
+    return format_date(value, "medium")
+
+
+def moment(value: datetime | None) -> str:
+    """A time of day with its date in the current language; times are shown in UTC."""
+    if value is None:
+        return ""
+    return f"{format_date(value, 'medium')} {format_time(value, 'HH:mm')} UTC"
+
+
 @contextmanager
 def language(code: str | None) -> Iterator[None]:
     """Render emails in a contact's language (English when it has no catalogue)."""
@@ -76,6 +93,8 @@ def init_app(app: Flask) -> None:
     )
 
     app.jinja_env.filters["gettext"] = gettext
+    app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["moment"] = moment
 
     @app.before_request
     def _pick_language() -> None:

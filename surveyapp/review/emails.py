@@ -1,7 +1,8 @@
 """Emails about a curator's decision: a request for changes (with a fresh link) or a rejection.
 
 Both are built by the mail worker at send time in the respondent's language; the request
-mints a new link token, so no token is ever stored in clear.
+mints a new link token, so no token is ever stored in clear. The curators' own daily
+digest is built in :mod:`surveyapp.review.digest` and registered here with them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
+from surveyapp.review import digest
 from surveyapp.review.models import Review
 from surveyapp.review.service import labelled_comments
 from surveyapp.vocabulary import MessageKind
@@ -149,11 +151,15 @@ def _failed(message: OutboxMessage, reason: str) -> None:
 
 
 def register_deliveries() -> None:
-    """Tell the mail worker how to build decision emails."""
+    """Tell the mail worker how to build decision emails and the curators' digest."""
     register(
         MessageKind.CHANGES_REQUESTED,
         Delivery(render=build_request, on_sent=_sent, on_failed=_failed),
     )
     register(
         MessageKind.REJECTION, Delivery(render=build_rejection, on_sent=_sent, on_failed=_failed)
+    )
+    register(
+        MessageKind.REVIEW_DIGEST,
+        Delivery(render=digest.build, on_sent=digest.on_sent, on_failed=digest.on_failed),
     )
