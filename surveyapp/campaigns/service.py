@@ -373,6 +373,51 @@ def closing_time(campaign: Campaign) -> datetime:
     return datetime.combine(campaign.closes_on, time.max, tzinfo=UTC)
 
 
+def opening_time(campaign: Campaign) -> datetime:
+    """The start of the campaign's opening day, in UTC: no campaign email goes out before."""
+    return datetime.combine(campaign.opens_on, time.min, tzinfo=UTC)
+
+
+def campaign_not_open_yet(campaign: Campaign, now: datetime | None = None) -> date | None:
+    """The day the campaign opens when that is still to come, else None.
+
+    Invitations queued before it wait in the outbox until then, and a link opened early
+    can say when the campaign opens.
+    """
+    return campaign.opens_on if (now or utcnow()) < opening_time(campaign) else None
+
+
+def send_time(campaign: Campaign, now: datetime | None = None) -> datetime:
+    """When a campaign email queued now may go out: now, or the campaign's opening."""
+    return max(now or utcnow(), opening_time(campaign))
+
+
+def _queue_campaign_email(
+    kind: MessageKind,
+    campaign: Campaign,
+    contact: Contact,
+    invitations: list[Invitation],
+    *,
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    """Queue an invitation or reminder, held in the outbox until the campaign opens."""
+    due = send_time(campaign, now)
+    context = dict(context or {})
+    if due > (now or utcnow()):
+        # The worker's give-up clock starts here, not when the row was written.
+        context["not_before"] = due.isoformat()
+    return queue(
+        kind,
+        contact.email,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+        invitation_ids=[i.id for i in invitations],
+        context=context,
+        now=due,
+    )
+
+
 def create_campaign(
     name: str, closes_on: date, *, actor: str, opens_on: date | None = None, **settings: Any
 ) -> Campaign:
@@ -493,13 +538,17 @@ class InviteReport:
     invitations: int = 0
     emails: int = 0
     skipped_contacts: int = 0
+    scheduled_for: date | None = None
 
     def summary(self) -> str:
         """One line a person can read."""
-        return (
+        line = (
             f"{self.invitations} invitations queued in {self.emails} emails; "
             f"{self.skipped_contacts} contacts skipped (opted out, bounced or inactive)"
         )
+        if self.scheduled_for and self.emails:
+            line += f"; the emails go out when the campaign opens on {self.scheduled_for}"
+        return line
 
 
 def invite(
@@ -512,7 +561,8 @@ def invite(
     """Queue invitations for every active contact not yet invited to the campaign.
 
     A contact gets one invitation per confirmed institution (all in one email), or one to
-    describe a new institution when no institution is confirmed.
+    describe a new institution when no institution is confirmed. Before the campaign opens
+    the emails wait in the outbox until its opening day.
     """
     now = now or utcnow()
     if closing_time(campaign) < now:
@@ -523,7 +573,7 @@ def invite(
                 day=campaign.closes_on,
             )
         )
-    report = InviteReport()
+    report = InviteReport(scheduled_for=campaign_not_open_yet(campaign, now))
     query = select(Contact).options(selectinload(Contact.links)).order_by(Contact.id)
     if contact_ids is not None:
         query = query.where(Contact.id.in_(contact_ids))
@@ -565,14 +615,7 @@ def invite(
         db.session.flush()
         for invitation in invitations:
             set_status(invitation, InvitationStatus.QUEUED, at=now)
-        queue(
-            MessageKind.INVITATION,
-            contact.email,
-            campaign_id=campaign.id,
-            contact_id=contact.id,
-            invitation_ids=[i.id for i in invitations],
-            now=now,
-        )
+        _queue_campaign_email(MessageKind.INVITATION, campaign, contact, invitations, now=now)
         report.invitations += len(invitations)
         report.emails += 1
     audit(
@@ -685,12 +728,8 @@ def resend(invitation: Invitation, *, actor: str) -> OutboxMessage:
         raise CampaignError(_l("The invitation is revoked or expired; reopen it first."))
     if not is_reachable(invitation.contact) or invitation.opted_out_at:
         raise CampaignError(_l("The contact opted out, bounced or is inactive."))
-    message = queue(
-        MessageKind.INVITATION,
-        invitation.contact.email,
-        campaign_id=invitation.campaign_id,
-        contact_id=invitation.contact_id,
-        invitation_ids=[invitation.id],
+    message = _queue_campaign_email(
+        MessageKind.INVITATION, invitation.campaign, invitation.contact, [invitation]
     )
     audit("invitation.resend", actor, target_type="invitation", target_id=invitation.id)
     return message
@@ -746,13 +785,11 @@ def remind(
     for contact_invitations in by_contact.values():
         for invitation in contact_invitations:
             invitation.reminders_sent += 1
-        contact = contact_invitations[0].contact
-        queue(
+        _queue_campaign_email(
             MessageKind.REMINDER,
-            contact.email,
-            campaign_id=campaign.id,
-            contact_id=contact.id,
-            invitation_ids=[i.id for i in contact_invitations],
+            campaign,
+            contact_invitations[0].contact,
+            contact_invitations,
             now=now,
         )
     if invitations:

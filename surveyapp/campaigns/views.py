@@ -301,6 +301,7 @@ def campaign_detail(campaign_id: int) -> str:
         pages=found.pages,
         remindable=remindable,
         pending=pending,
+        opens_later=service.campaign_not_open_yet(campaign),
         confirm=ConfirmForm(),
         statuses=list(InvitationStatus),
     )

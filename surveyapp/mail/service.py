@@ -179,7 +179,12 @@ def _retry_later(
     rng: random.Random | None,
 ) -> None:
     give_up_after = timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
-    if now - message.created_at >= give_up_after:
+    # A message held for a later day (a campaign not open yet) is counted from that day.
+    not_before = message.context.get("not_before")
+    since = message.created_at
+    if not_before:
+        since = max(since, datetime.fromisoformat(not_before))
+    if now - since >= give_up_after:
         _give_up(message, f"gave up after {message.attempts} attempts: {reason}", report)
         return
     message.status = OutboxStatus.PENDING
