@@ -365,6 +365,39 @@ def decide_links(decisions: dict[tuple[int, int], bool], *, actor: str) -> int:
     return changed
 
 
+def _normalised_name(name: str) -> str:
+    return " ".join(utils.default_process(name).split())
+
+
+def is_exact_match(link: ContactLink) -> bool:
+    """True when a proposed link needs no judgement: the contact's institution name equals
+    the registry's once normalised (case, punctuation, spacing) in the same country, or the
+    contact's email domain is the institution's website domain itself."""
+    contact, institution = link.contact, link.institution
+    same_name = (
+        contact.institution_name is not None
+        and contact.country_code is not None
+        and contact.country_code == institution.country_code
+        and _normalised_name(contact.institution_name) == _normalised_name(institution.name)
+    )
+    domain = contact.email.rpartition("@")[2]
+    same_domain = domain not in WEBMAIL_DOMAINS and domain == institution.website_domain
+    return same_name or same_domain
+
+
+def confirm_exact_matches(*, actor: str) -> int:
+    """Confirm every proposed link that is an exact match, in one action; returns how many.
+
+    The others stay proposed for a coordinator to decide one by one.
+    """
+    exact = [link for link in proposed_links() if is_exact_match(link)]
+    for link in exact:
+        link_contact(link.contact, link.institution, LinkStatus.CONFIRMED, actor=actor)
+    if exact:
+        audit("contacts.links", actor, decided=len(exact), exact_matches=True)
+    return len(exact)
+
+
 # Campaigns -----------------------------------------------------------------------------
 
 

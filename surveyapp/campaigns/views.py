@@ -33,6 +33,7 @@ from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
+from surveyapp.i18n import ngettext
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
@@ -191,9 +192,30 @@ def links() -> Any:
             db.session.commit()
             flash(_("%(count)s links decided.", count=changed), "success")
         return redirect(url_for("contacts.links"))
+    proposed = service.proposed_links()
     return render_template(
-        "campaigns/links.html", links=service.proposed_links(), confirm=ConfirmForm()
+        "campaigns/links.html",
+        links=proposed,
+        exact=sum(1 for link in proposed if service.is_exact_match(link)),
+        is_exact=service.is_exact_match,
+        confirm=ConfirmForm(),
     )
+
+
+@contacts.post("/links/confirm-exact")
+def confirm_exact_links() -> Any:
+    """Confirm every proposed link that is an exact match (same name and country, or the
+    institution's website on the contact's email domain) in one action."""
+    if ConfirmForm().validate_on_submit():
+        confirmed = service.confirm_exact_matches(actor=current_user.email)
+        db.session.commit()
+        flash(
+            ngettext(
+                "%(num)d exact match confirmed.", "%(num)d exact matches confirmed.", confirmed
+            ),
+            "success",
+        )
+    return redirect(url_for("contacts.links"))
 
 
 # Campaigns -----------------------------------------------------------------------------
