@@ -19,7 +19,8 @@ class FormReader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self.in_form = a.get("action", "").endswith(self.action_suffix)
+            # The fragment never leaves the browser (it only says where the answer lands).
+            self.in_form = a.get("action", "").partition("#")[0].endswith(self.action_suffix)
         if not self.in_form:
             return
         name = a.get("name", "")

@@ -21,6 +21,8 @@ from surveyapp.extensions import csrf, db, limiter
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.i18n import use_language_of
+from surveyapp.questionnaire import service as questionnaire
+from surveyapp.questionnaire.forms import new_submit_key
 
 blueprint = Blueprint("link", __name__, url_prefix="/i")
 
@@ -72,13 +74,27 @@ class OptOutForm(FlaskForm):
     )
 
 
-@blueprint.get("/<token>")
-def landing(token: str) -> str:
-    """Name the campaign and institution; nothing is recorded by looking."""
-    invitation = invitation_of(token)
+def render_landing(
+    invitation: Invitation, token: str, *, error: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    """The page the emailed link opens: where the answer stands and the next step, with
+    "nothing has changed" and the consent it needs while nothing has been started."""
     return render_template(
-        "campaigns/link.html", invitation=invitation, token=token, form=StartForm()
-    )
+        "campaigns/link.html",
+        invitation=invitation,
+        token=token,
+        form=StartForm(),
+        standing=questionnaire.standing(invitation),
+        submit_key=new_submit_key(),
+        error=error,
+    ), status
+
+
+@blueprint.get("/<token>")
+def landing(token: str) -> tuple[str, int]:
+    """Name the campaign and institution and say where the answer stands; nothing is
+    recorded by looking."""
+    return render_landing(invitation_of(token), token)
 
 
 @blueprint.post("/<token>/start")

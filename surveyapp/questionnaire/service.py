@@ -11,25 +11,31 @@ taken it into review it is closed to the respondent.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from sqlalchemy import select
 
-from surveyapp.campaigns.models import Invitation
-from surveyapp.campaigns.service import set_status
+from surveyapp.campaigns.models import Contact, Invitation, InvitationToken
+from surveyapp.campaigns.service import set_status, token_hash
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
-from surveyapp.questionnaire.definition import Definition, FieldDefinition, load_definition
+from surveyapp.questionnaire.definition import Definition, FieldDefinition, Level, load_definition
 from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
 from surveyapp.registry.models import Institution
 from surveyapp.registry.service import controlled_value
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
 
 EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.CHANGES_REQUESTED)
+# How long after its link closed a form left open may still hand in what was typed: long
+# enough for a page forgotten in a tab, short enough that an old link is no lasting key.
+LATE_GRACE = timedelta(days=30)
+CONSENT_NEEDED = _l("Please agree that the registry stores the contact details, or remove them.")
 
 
 class QuestionnaireError(Exception):
@@ -51,10 +57,16 @@ def definition_for(invitation: Invitation) -> Definition:
     return load_definition(campaign.questionnaire_id, campaign.questionnaire_version)
 
 
-def prefill(definition: Definition, institution: Institution | None) -> dict[str, Any]:
-    """Answers as the registry holds them now: the institution and each active entry."""
+def prefill(
+    definition: Definition, institution: Institution | None, contact: Contact | None = None
+) -> dict[str, Any]:
+    """Answers as the registry holds them now: the institution and each active entry.
+
+    A contact invited to describe a new institution starts from what the coordinator
+    imported about it (name, country, the contact as contact person), not a blank form.
+    """
     if institution is None:
-        return {"institution": {}, "entries": [{"entry_id": None, "active": True, "fields": {}}]}
+        return _prefill_new(definition, contact)
     return {
         "institution": {
             f.key: controlled_value(institution, f.key)
@@ -74,6 +86,23 @@ def prefill(definition: Definition, institution: Institution | None) -> dict[str
     }
 
 
+def _prefill_new(definition: Definition, contact: Contact | None) -> dict[str, Any]:
+    known = {
+        "institution": contact.institution_name if contact else None,
+        "country": contact.country_code if contact else None,
+        "contact_person": contact.name if contact else None,
+        "contact_email": contact.email if contact else None,
+    }
+
+    def level(name: Level) -> dict[str, Any]:
+        return {f.key: known[f.key] for f in definition.level_fields(name) if known.get(f.key)}
+
+    return {
+        "institution": level("institution"),
+        "entries": [{"entry_id": None, "active": True, "fields": level("entry")}],
+    }
+
+
 def submission_for(invitation: Invitation, *, create: bool = True) -> Submission:
     """The invitation's submission, created as a pre-filled draft on first use.
 
@@ -90,7 +119,7 @@ def submission_for(invitation: Invitation, *, create: bool = True) -> Submission
             institution_id=invitation.institution_id,
             definition_id=definition.id,
             definition_version=definition.version,
-            answers=prefill(definition, invitation.institution),
+            answers=prefill(definition, invitation.institution, invitation.contact),
             status=SubmissionStatus.DRAFT,
             nothing_changed=False,
             consent_store=False,
@@ -149,11 +178,15 @@ def save_draft(
     consent_store: bool = False,
     consent_publish: bool = False,
 ) -> None:
-    """Keep the answers typed so far; the invitation counts as started."""
+    """Keep the answers typed so far; the invitation counts as started.
+
+    Answers saved through an open link are on time again, so a late draft stops being one.
+    """
     _check_editable(submission)
     submission.answers = _own_entries_only(submission, answers)
     submission.consent_store = consent_store
     submission.consent_publish = consent_publish
+    submission.late_at = None
     _started(invitation)
 
 
@@ -166,10 +199,13 @@ def submit(
     consent_store: bool,
     consent_publish: bool,
     nothing_changed: bool = False,
+    notify: bool = True,
 ) -> SubmissionVersion:
-    """Submit (or amend) the answers as a new version and queue the confirmation email.
+    """Submit (or amend) the answers as a new version and queue the confirmation email
+    (unless ``notify`` is false: a closed link cannot carry a confirmation).
 
-    Submitting the same rendering of the form twice returns the first version.
+    Submitting the same rendering of the form twice returns the first version. The link
+    need not be open: a coordinator accepting a late draft submits it through here.
     """
     if submit_key:
         earlier = db.session.scalar(
@@ -179,9 +215,7 @@ def submit(
             return earlier
     _check_editable(submission)
     if not consent_store:
-        raise QuestionnaireError(
-            _l("Please agree that the registry stores the contact details, or remove them.")
-        )
+        raise QuestionnaireError(CONSENT_NEEDED)
     now = utcnow()
     answers = _own_entries_only(submission, answers)
     submission.answers = answers
@@ -208,6 +242,8 @@ def submit(
         nothing_changed=nothing_changed,
     )
     db.session.flush()
+    if not notify:
+        return version
     queue(
         MessageKind.CONFIRMATION,
         invitation.contact.email,
@@ -217,6 +253,188 @@ def submit(
         context={"submission_version_id": version.id},
     )
     return version
+
+
+def confirm_unchanged(
+    submission: Submission,
+    invitation: Invitation,
+    *,
+    submit_key: str,
+    consent_store: bool,
+    consent_publish: bool = False,
+) -> SubmissionVersion:
+    """ "Nothing has changed": submit the registry's entries as they are, in one action.
+
+    The consent it needs is asked beside the button, so its message speaks of confirming.
+    """
+    if not consent_store:
+        raise QuestionnaireError(
+            _l(
+                "To confirm, tick the box agreeing that the registry keeps the contact "
+                "details it holds."
+            )
+        )
+    current = prefill(definition_for(invitation), invitation.institution, invitation.contact)
+    return submit(
+        submission,
+        invitation,
+        current,
+        submit_key=submit_key,
+        consent_store=consent_store,
+        consent_publish=consent_publish,
+        nothing_changed=True,
+    )
+
+
+# Late answers: the link closed while the form was open --------------------------------
+
+
+def closed_invitation_of(token: str, now: datetime | None = None) -> Invitation | None:
+    """The invitation of a link that has expired (its campaign closed) within
+    :data:`LATE_GRACE`; None for unknown, revoked or opted-out links, which stay refused."""
+    if not token or len(token) > 100:
+        return None
+    invitation = db.session.scalar(
+        select(Invitation)
+        .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
+        .where(InvitationToken.token_hash == token_hash(token))
+    )
+    now = now or utcnow()
+    if (
+        invitation is None
+        or invitation.revoked_at is not None
+        or invitation.opted_out_at is not None
+        or invitation.expires_at is None
+    ):
+        return None
+    expired = invitation.expires_at
+    return invitation if expired <= now < expired + LATE_GRACE else None
+
+
+def keep_late(
+    submission: Submission,
+    invitation: Invitation,
+    answers: dict[str, Any],
+    *,
+    consent_store: bool,
+    consent_publish: bool,
+    nothing_changed: bool = False,
+) -> None:
+    """Keep what a respondent sent after the link closed, as a late draft for the
+    coordinators to accept (:func:`accept_late_draft`) or reopen; nothing is submitted and
+    the submission's status stays as it was."""
+    _check_editable(submission)
+    submission.answers = _own_entries_only(submission, answers)
+    submission.consent_store = consent_store
+    submission.consent_publish = consent_publish
+    if submission.status == SubmissionStatus.DRAFT:
+        submission.nothing_changed = nothing_changed
+    submission.late_at = utcnow()
+    db.session.flush()
+    audit(
+        "questionnaire.late_draft",
+        invitation.contact.email,
+        target_type="submission",
+        target_id=submission.id,
+        campaign_id=invitation.campaign_id,
+        nothing_changed=nothing_changed,
+    )
+
+
+def accept_late_draft(submission: Submission, *, actor: str) -> SubmissionVersion:
+    """A coordinator takes a late draft in as submitted, as if it had arrived in time.
+
+    No confirmation email goes out (the link is closed); ``late_at`` stays as the record
+    that the answers arrived late.
+    """
+    invitation = submission.invitation
+    if invitation is None or submission.late_at is None:
+        raise QuestionnaireError(_l("Only a late draft of an invitation can be accepted."))
+    if not submission.consent_store:
+        raise QuestionnaireError(
+            _l(
+                "The respondent did not agree that the registry stores the contact details: "
+                "reopen the link so they can submit themselves."
+            )
+        )
+    late_at = submission.late_at
+    version = submit(
+        submission,
+        invitation,
+        submission.answers,
+        submit_key=f"late-{submission.id}-{len(submission.versions) + 1}",
+        consent_store=True,
+        consent_publish=submission.consent_publish,
+        nothing_changed=submission.nothing_changed,
+        notify=False,
+    )
+    submission.late_at = late_at
+    audit(
+        "questionnaire.late_draft_accepted",
+        actor,
+        target_type="submission",
+        target_id=submission.id,
+        version=version.number,
+    )
+    return version
+
+
+# Where a respondent stands --------------------------------------------------------------
+
+State = Literal[
+    "not_started", "draft", "submitted", "in_review", "approved", "changes_requested", "rejected"
+]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a respondent's answer stands and since when, with what the curator said."""
+
+    state: State
+    since: datetime | None = None
+    late: bool = False
+    comment: str | None = None
+    reason: str | None = None
+    field_comments: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def editable(self) -> bool:
+        """True while the respondent may still change the answer."""
+        return self.state in ("not_started", *(s.value for s in EDITABLE))
+
+
+def standing(invitation: Invitation) -> Standing:
+    """The state of the invitation's answer, for the pages a returning respondent sees.
+
+    Looking changes nothing: no submission is created.
+    """
+    from surveyapp.review.service import labelled_comments, reviews_of
+
+    submission = db.session.scalar(
+        select(Submission).where(Submission.invitation_id == invitation.id)
+    )
+    if submission is None:
+        return Standing("not_started")
+    state: State = submission.status.value  # type: ignore[assignment]
+    late = submission.late_at is not None
+    match submission.status:
+        case SubmissionStatus.DRAFT:
+            return Standing(state, submission.updated_at, late=late)
+        case SubmissionStatus.SUBMITTED:
+            return Standing(state, submission.submitted_at, late=late)
+        case SubmissionStatus.IN_REVIEW:
+            return Standing(state, submission.assigned_at or submission.submitted_at)
+    decision = (reviews_of(submission) or [None])[-1]
+    if decision is None:
+        return Standing(state, submission.updated_at, late=late)
+    return Standing(
+        state,
+        decision.created_at,
+        late=late,
+        comment=decision.comment or None,
+        reason=decision.reason or None,
+        field_comments=tuple(labelled_comments(decision)),
+    )
 
 
 def display(field: FieldDefinition, value: Any) -> str:

@@ -13,10 +13,11 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from surveyapp.campaigns import service as campaigns
-from surveyapp.campaigns.link_views import invitation_of, protect_capability_links
+from surveyapp.campaigns.link_views import invitation_of, protect_capability_links, render_landing
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
+from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
 
@@ -91,39 +92,98 @@ def _expired(_error: CSRFError) -> Any:
     )
 
 
+def _open_or_closed(token: str) -> tuple[Invitation, bool]:
+    """The link's invitation and whether it closed since the form was opened.
+
+    A link that expired (the campaign closed) lately still hands in what was typed, as a
+    late draft; unknown, revoked and opted-out links stay refused with the one 404 page.
+    """
+    try:
+        return invitation_of(token), False
+    except campaigns.InvalidLink:
+        invitation = service.closed_invitation_of(token)
+        if invitation is None:
+            raise
+        use_language_of(invitation.contact.language)
+        return invitation, True
+
+
+def _kept_late(
+    invitation: Invitation,
+    answers: dict[str, Any],
+    *,
+    consent_store: bool,
+    consent_publish: bool,
+    nothing_changed: bool = False,
+) -> Any:
+    """Store what arrived after the link closed and show it back, read-only."""
+    submission = service.submission_for(invitation)
+    try:
+        service.keep_late(
+            submission,
+            invitation,
+            answers,
+            consent_store=consent_store,
+            consent_publish=consent_publish,
+            nothing_changed=nothing_changed,
+        )
+    except service.SubmissionClosed as exc:
+        db.session.rollback()
+        return render_template(
+            "questionnaire/late.html", invitation=invitation, summary=None, notice=str(exc)
+        ), 409
+    db.session.commit()
+    definition = service.definition_for(invitation)
+    return render_template(
+        "questionnaire/late.html",
+        invitation=invitation,
+        summary=service.summary(definition, submission.answers),
+        nothing_changed=nothing_changed,
+        notice=None,
+    )
+
+
 @blueprint.get("/<token>/form")
 def form(token: str) -> Any:
-    """The questionnaire, pre-filled from the registry or the saved draft."""
+    """The questionnaire, pre-filled from the registry or the saved draft; once a curator
+    has it, the answer page instead (read-only, with where it stands)."""
     invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
+    if not service.is_editable(submission):
+        return redirect(url_for("questionnaire.thanks", token=token))
     return _render(invitation, submission, _filled_form(invitation, submission), token)
 
 
 @blueprint.post("/<token>/form")
 def answer(token: str) -> Any:
-    """Save, add a programme, or submit; every button keeps what was typed."""
-    invitation = invitation_of(token)
-    submission = service.submission_for(invitation)
+    """Save, add a programme, or submit; every button keeps what was typed, a refused
+    Submit and a link closed meanwhile included."""
+    invitation, closed = _open_or_closed(token)
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition)
+    valid = form.validate()
+    answers = forms.answers_from_form(definition, form)
+    if closed:
+        return _kept_late(
+            invitation,
+            answers,
+            consent_store=form.consent_store.data,
+            consent_publish=form.consent_publish.data,
+        )
+    submission = service.submission_for(invitation)
     if not service.is_editable(submission):
-        closed = service.SubmissionClosed.MESSAGE
+        closed_message = service.SubmissionClosed.MESSAGE
         return _render(
             invitation,
             submission,
             _filled_form(invitation, submission),
             token,
             status=409,
-            notice=closed,
+            notice=closed_message,
         )
-    valid = form.validate()
-    answers = forms.answers_from_form(definition, form)
     campaigns.mark_opened(invitation)
     try:
-        if form.submit.data:
-            if not valid:
-                db.session.commit()
-                return _render(invitation, submission, form, token, status=400)
+        if form.submit.data and valid and form.consent_store.data:
             service.submit(
                 submission,
                 invitation,
@@ -144,11 +204,12 @@ def answer(token: str) -> Any:
     except service.SubmissionClosed as exc:
         db.session.rollback()
         return _render(invitation, submission, form, token, status=409, notice=str(exc))
-    except service.QuestionnaireError as exc:
-        db.session.rollback()
-        form.consent_store.errors = [str(exc)]
-        return _render(invitation, submission, form, token, status=400)
     db.session.commit()
+    if form.submit.data:
+        if not form.consent_store.data:
+            form.consent_store.errors = [str(service.CONSENT_NEEDED)]
+        notice = _("Your answers are saved but not submitted yet: what is missing is listed below.")
+        return _render(invitation, submission, form, token, status=400, notice=notice)
     if form.add_entry.data and len(form.entries) < forms.MAX_ENTRIES:
         form.entries.append_entry({"active": True})
         return _render(
@@ -169,24 +230,36 @@ def answer(token: str) -> Any:
 
 @blueprint.post("/<token>/unchanged")
 def unchanged(token: str) -> Any:
-    """ "Nothing has changed": confirm the registry's entries as they are, in one action."""
-    invitation = invitation_of(token)
-    submission = service.submission_for(invitation)
-    definition = service.definition_for(invitation)
-    campaigns.mark_opened(invitation)
-    current = service.prefill(definition, invitation.institution)
-    try:
-        service.submit(
-            submission,
+    """ "Nothing has changed": confirm the registry's entries as they are, in one action,
+    from the landing page or the form."""
+    invitation, closed = _open_or_closed(token)
+    consent_store = request.form.get("consent_store") == "y"
+    consent_publish = request.form.get("consent_publish") == "y"
+    if closed:
+        current = service.prefill(
+            service.definition_for(invitation), invitation.institution, invitation.contact
+        )
+        return _kept_late(
             invitation,
             current,
-            submit_key=request.form.get("submit_key", ""),
-            consent_store=request.form.get("consent_store") == "y",
-            consent_publish=request.form.get("consent_publish") == "y",
+            consent_store=consent_store,
+            consent_publish=consent_publish,
             nothing_changed=True,
+        )
+    submission = service.submission_for(invitation)
+    campaigns.mark_opened(invitation)
+    try:
+        service.confirm_unchanged(
+            submission,
+            invitation,
+            submit_key=request.form.get("submit_key", ""),
+            consent_store=consent_store,
+            consent_publish=consent_publish,
         )
     except service.QuestionnaireError as exc:
         db.session.rollback()
+        if request.form.get("origin") == "landing":
+            return render_landing(invitation, token, error=str(exc), status=400)
         form = _filled_form(invitation, submission)
         return _render(invitation, submission, form, token, status=400, notice=str(exc))
     db.session.commit()
@@ -195,7 +268,8 @@ def unchanged(token: str) -> Any:
 
 @blueprint.get("/<token>/thanks")
 def thanks(token: str) -> Any:
-    """The confirmation page with a copy of the answers."""
+    """The answer page: where the answer stands, the next step, and a copy of the answers
+    (also the read-only view once a curator has them)."""
     invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
     definition = service.definition_for(invitation)
@@ -206,6 +280,7 @@ def thanks(token: str) -> Any:
         token=token,
         summary=service.summary(definition, submission.answers),
         editable=service.is_editable(submission),
+        standing=service.standing(invitation),
     )
 
 

@@ -221,16 +221,26 @@ def test_amend_while_submitted_and_refused_once_in_review(client, invited):
         v.answers["entries"][0]["fields"]["patients_treated"]["estimate"]
         for v in submission.versions
     ] == [114, 120]
+    page = client.get(f"/i/{token}/form").get_data(as_text=True)  # opened before the review
     submission.status = SubmissionStatus.IN_REVIEW
     db.session.commit()
-    closed = post(
-        client, token, {"consent_store": "y", "entries-0-patients_treated": "500"}, button="submit"
+    closed = client.post(
+        f"/i/{token}/form",
+        data={
+            **prefilled(page),
+            "csrf_token": csrf_token(client, f"/i/{token}/nominate"),
+            "consent_store": "y",
+            "entries-0-patients_treated": "500",
+            "submit": "y",
+        },
     )
     assert closed.status_code == 409
     assert "A curator is reviewing your answers" in closed.get_data(as_text=True)
     db.session.refresh(submission)
     assert len(submission.versions) == 2
-    assert "disabled" in client.get(f"/i/{token}/form").get_data(as_text=True)
+    reopened = client.get(f"/i/{token}/form")
+    assert reopened.status_code == 302 and reopened.headers["Location"].endswith("/thanks")
+    assert "In review." in client.get(reopened.headers["Location"]).get_data(as_text=True)
 
 
 def test_nothing_has_changed_is_one_action(client, invited):
@@ -341,7 +351,8 @@ def test_a_german_contact_gets_the_questionnaire_and_emails_in_german(
         client, token, {"institution_block-institution": "", "consent_store": "y"}, button="submit"
     )
     assert "Dieses Feld wird benötigt." in response.get_data(as_text=True)
-    post(client, token, {"consent_store": "y"}, button="submit")
+    name = "Translational Center Regenerative Medicine TLC-RT Würzburg"
+    post(client, token, {"institution_block-institution": name, "consent_store": "y"}, "submit")
     mailbox.messages.clear()
     send_pending()
     (confirmation,) = mailbox.messages
