@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
 from surveyapp.extensions import db
+from surveyapp.history.attribution import author
 from surveyapp.history.service import audit
 from surveyapp.i18n import country_label
 from surveyapp.questionnaire.definition import table1
@@ -113,6 +114,7 @@ def institution(institution_id: int) -> str:
         country_label=country_label,
         labels={f.key: f.heading for f in table1().fields},
         staff=staff,
+        author=lambda version: author(version, staff=staff),
         personal_keys={f.key for f in table1().fields if f.personal},
     )
 
