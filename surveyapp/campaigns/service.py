@@ -597,6 +597,8 @@ def invite(
     describe a new institution when no institution is confirmed. Before the campaign opens
     the emails wait in the outbox until its opening day.
     """
+    from surveyapp.campaigns.nominations import mark_invited
+
     now = now or utcnow()
     if closing_time(campaign) < now:
         raise CampaignError(
@@ -619,6 +621,7 @@ def invite(
         )
     }
     invited_contacts = {contact_id for contact_id, _ in invited}
+    invited_now: list[int] = []
     for contact in db.session.scalars(query):
         if not is_reachable(contact):
             report.skipped_contacts += 1
@@ -651,6 +654,8 @@ def invite(
         _queue_campaign_email(MessageKind.INVITATION, campaign, contact, invitations, now=now)
         report.invitations += len(invitations)
         report.emails += 1
+        invited_now.append(contact.id)
+    mark_invited(invited_now)
     audit(
         "campaign.invite",
         actor,

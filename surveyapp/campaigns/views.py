@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import restrict
 from surveyapp.auth.forms import ConfirmForm
-from surveyapp.campaigns import emails, service
+from surveyapp.campaigns import emails, nominations, service
 from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportForm
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
@@ -38,7 +38,7 @@ from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
 from surveyapp.tabular import ImportFileError
-from surveyapp.vocabulary import InvitationStatus, LinkStatus, Role
+from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, Role
 
 COORDINATORS = [Role.ADMIN, Role.COORDINATOR]
 contacts = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -80,6 +80,7 @@ def contact_list() -> str:
         pages=found.pages,
         q=q,
         proposed=proposed,
+        new_nominations=nominations.new_count(),
         import_form=ContactImportForm(),
         form=ContactForm(),
     )
@@ -125,6 +126,7 @@ def contact_add() -> Any:
         pages=1,
         q="",
         proposed=0,
+        new_nominations=0,
         import_form=ContactImportForm(),
         form=form,
     ), 400
@@ -218,6 +220,78 @@ def confirm_exact_links() -> Any:
     return redirect(url_for("contacts.links"))
 
 
+# Nominations and suggestions -------------------------------------------------------------
+
+
+def _nominated(kind: str, item_id: int) -> Any:
+    return nominations.find(kind, item_id) or abort(404)
+
+
+@contacts.get("/nominations")
+def nomination_list() -> str:
+    """Every facility nominated by a respondent or suggested by the public, with its status."""
+    status = request.args.get("status", "")
+    chosen = NominationStatus(status) if status in set(NominationStatus) else None
+    return render_template(
+        "campaigns/nominations.html",
+        items=nominations.nominated_facilities(chosen),
+        counts=nominations.status_counts(),
+        status=chosen,
+        statuses=list(NominationStatus),
+        confirm=ConfirmForm(),
+        can_review=current_user.has_role(Role.ADMIN, Role.CURATOR),
+    )
+
+
+@contacts.route(
+    "/nominations/<any(nomination, suggestion):kind>/<int:item_id>/contact", methods=["GET", "POST"]
+)
+def nomination_contact(kind: str, item_id: int) -> Any:
+    """Turn a nomination or suggestion into a contact in one step, pre-filled from it."""
+    found = _nominated(kind, item_id)
+    item = nominations.describe(found)
+    form = (
+        ContactForm(data=nominations.contact_prefill(item))
+        if request.method == "GET"
+        else (ContactForm())
+    )
+    if request.method == "POST" and form.validate_on_submit():
+        fields = _contact_fields(form)
+        try:
+            email = service.normalise_contact_email(form.email.data)
+        except service.CampaignError as exc:
+            form.email.errors.append(str(exc))
+        if not form.errors:
+            try:
+                contact = nominations.create_contact(
+                    found, email, actor=current_user.email, active=form.active.data, **fields
+                )
+            except service.CampaignError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+                return redirect(url_for("contacts.nomination_list"))
+            db.session.commit()
+            flash(
+                _("Contact %(email)s created for %(name)s.", email=contact.email, name=item.name),
+                "success",
+            )
+            return redirect(url_for("contacts.contact_detail", contact_id=contact.id))
+    return render_template("campaigns/nomination_contact.html", item=item, form=form), (
+        400 if form.errors else 200
+    )
+
+
+@contacts.post("/nominations/<any(nomination, suggestion):kind>/<int:item_id>/dismiss")
+def nomination_dismiss(kind: str, item_id: int) -> Any:
+    """Set a nomination or suggestion aside; it stays listed as dismissed."""
+    found = _nominated(kind, item_id)
+    if ConfirmForm().validate_on_submit():
+        nominations.dismiss(found, actor=current_user.email)
+        db.session.commit()
+        flash(_("%(name)s dismissed.", name=nominations.describe(found).name), "success")
+    return redirect(url_for("contacts.nomination_list", status=request.args.get("status", "")))
+
+
 # Campaigns -----------------------------------------------------------------------------
 
 
@@ -233,6 +307,7 @@ def campaign_list() -> str:
         "campaigns/campaigns.html",
         campaigns=rows,
         counts={c.id: service.status_counts(c) for c in rows},
+        new_nominations=nominations.new_count(),
     )
 
 

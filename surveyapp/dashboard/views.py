@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from surveyapp.auth.access import STAFF, restrict
+from surveyapp.campaigns import nominations
 from surveyapp.campaigns.models import Campaign
 from surveyapp.dashboard import charts, service
 from surveyapp.dashboard.public_views import map_context
@@ -65,6 +66,7 @@ def comparison() -> str:
         rows=service.campaign_comparison(),
         steps=service.STEPS,
         step_labels=service.STEP_LABELS,
+        new_nominations=nominations.new_count(),
     )
 
 
