@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from surveyapp.campaigns import service
+from surveyapp.campaigns import responses_export, service
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
+from surveyapp.history.service import audit
 from surveyapp.tabular import ImportFileError
 
 contacts_cli = AppGroup("contacts", help="Import stakeholder contacts.")
@@ -113,3 +114,45 @@ def tick_command() -> None:
     report = service.tick()
     db.session.commit()
     click.echo(report.summary())
+
+
+def _export(name: str, path: Path, fmt: str, what: str) -> None:
+    try:
+        campaign = service.find_campaign(name)
+    except service.CampaignError as exc:
+        _fail(str(exc))
+    rows = (
+        responses_export.response_rows(campaign)
+        if what == "responses"
+        else responses_export.non_responder_rows(campaign)
+    )
+    path.write_bytes(responses_export.write(rows, fmt, what))
+    audit(
+        f"campaign.export_{what.replace('-', '_')}",
+        _actor(),
+        target_type="campaign",
+        target_id=campaign.id,
+        format=fmt,
+    )
+    db.session.commit()
+    click.echo(f"Wrote the {what} of {campaign.name!r} to {path}.")
+
+
+@campaigns_cli.command("export-responses")
+@click.argument("name")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(responses_export.FORMATS), default="csv")
+def export_responses_command(name: str, path: Path, fmt: str) -> None:
+    """Write every submission of campaign NAME with its answers, one row per programme
+    block (personal fields included)."""
+    _export(name, path, fmt, "responses")
+
+
+@campaigns_cli.command("export-non-responders")
+@click.argument("name")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(responses_export.FORMATS), default="csv")
+def export_non_responders_command(name: str, path: Path, fmt: str) -> None:
+    """Write the invitations of campaign NAME that have no submitted answer, with their
+    state."""
+    _export(name, path, fmt, "non-responders")

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -27,11 +28,12 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import restrict
 from surveyapp.auth.forms import ConfirmForm
-from surveyapp.campaigns import emails, nominations, service
+from surveyapp.campaigns import emails, nominations, responses_export, service
 from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportForm
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
+from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import ngettext
 from surveyapp.mail.models import OutboxMessage
@@ -401,6 +403,42 @@ def campaign_detail(campaign_id: int) -> str:
         opens_later=service.campaign_not_open_yet(campaign),
         confirm=ConfirmForm(),
         statuses=list(InvitationStatus),
+    )
+
+
+EXPORTS = {
+    "responses": responses_export.response_rows,
+    "non-responders": (responses_export.non_responder_rows),
+}
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@campaigns.get("/<int:campaign_id>/export/<any(responses, 'non-responders'):what>.<fmt>")
+def campaign_export(campaign_id: int, what: str, fmt: str) -> Response:
+    """Every submission with its answers, or the non-responders, as CSV or XLSX (audited:
+    they hold personal data)."""
+    campaign = _campaign(campaign_id)
+    if fmt not in responses_export.FORMATS:
+        abort(404, description="Exports are available as .csv and .xlsx.")
+    db.session.commit()  # end the read, so the audit event starts a writing transaction
+    audit(
+        f"campaign.export_{what.replace('-', '_')}",
+        current_user.email,
+        target_type="campaign",
+        target_id=campaign.id,
+        remote_addr=request.remote_addr,
+        format=fmt,
+    )
+    db.session.commit()
+    body = responses_export.write(EXPORTS[what](campaign), fmt, what)
+    filename = f"campaign-{campaign.id}-{what}-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011
+    return Response(
+        body,
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
