@@ -21,12 +21,30 @@ from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.service import is_open, is_reachable, mint_token, set_status
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
-from surveyapp.i18n import N_, gettext, language
+from surveyapp.i18n import N_, day, gettext, language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.vocabulary import InvitationStatus, MessageKind
 
 NEW_INSTITUTION = N_("your institution")
+# Context flag of an invitation email that reopens a link for a late answer.
+REOPENED = "late_draft_reopened"
+REOPENED_TEXTS = {
+    "subject": N_("Your answers about {{ institution }}: please finish and submit"),
+    "text": N_(
+        "Dear {{ person }},\n\n"
+        "Your answers about {{ institution }} arrived after your link had closed. They are "
+        "kept: your link works again until {{ until }}. Please open it, check your answers "
+        "and submit them:\n{{ link }}\n\nThank you,\nThe {{ campaign }} team\n"
+    ),
+    "html": N_(
+        "<p>Dear {{ person }},</p><p>Your answers about <strong>{{ institution }}</strong> "
+        "arrived after your link had closed. They are kept: your link works again until "
+        "{{ until }}. Please open it, check your answers and submit them.</p>"
+        '<p><a href="{{ link }}">Open your personal link</a></p>'
+        "<p>Thank you,<br>The {{ campaign }} team</p>"
+    ),
+}
 
 
 def site_url(path: str) -> str:
@@ -88,10 +106,14 @@ def _build(
         "campaign": campaign.name,
     }
     prefix = "invitation" if message.kind == MessageKind.INVITATION else "reminder"
-    subject = templates.render(_text(campaign, f"{prefix}_subject"), context, html=False)
-    text = templates.render(_text(campaign, f"{prefix}_text"), context, html=False)
+    texts = {part: _text(campaign, f"{prefix}_{part}") for part in ("subject", "text", "html")}
+    if message.context.get(REOPENED):
+        texts = {part: gettext(text) for part, text in REOPENED_TEXTS.items()}
+        context["until"] = day(min(i.expires_at for i in invitations if i.expires_at))
+    subject = templates.render(texts["subject"], context, html=False)
+    text = templates.render(texts["text"], context, html=False)
     # The sandbox autoescapes HTML templates, so its output is markup already.
-    html = Markup(templates.render(_text(campaign, f"{prefix}_html"), context, html=True))  # noqa: S704  # nosec B704
+    html = Markup(templates.render(texts["html"], context, html=True))  # noqa: S704  # nosec B704
     opt_out = site_url(f"/i/{first['token']}/opt-out")
     one_click = site_url(f"/i/{first['token']}/unsubscribe")
     if len(links) > 1:

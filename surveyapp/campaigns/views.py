@@ -28,14 +28,14 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import restrict
 from surveyapp.auth.forms import ConfirmForm
-from surveyapp.campaigns import emails, nominations, responses_export, service
+from surveyapp.campaigns import emails, late_drafts, nominations, responses_export, service
 from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportForm
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import day, ngettext
 from surveyapp.i18n import gettext as _
-from surveyapp.i18n import ngettext
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
@@ -401,6 +401,7 @@ def campaign_detail(campaign_id: int) -> str:
         remindable=remindable,
         pending=pending,
         opens_later=service.campaign_not_open_yet(campaign),
+        late=late_drafts.late_drafts(campaign),
         confirm=ConfirmForm(),
         statuses=list(InvitationStatus),
     )
@@ -502,6 +503,49 @@ def invitation_detail(campaign_id: int, invitation_id: int) -> str:
         invitation=invitation,
         confirm=ConfirmForm(),
         is_open=service.is_open(invitation),
+        late_draft=late_drafts.late_draft_of(invitation),
+    )
+
+
+@campaigns.post("/<int:campaign_id>/invitations/<int:invitation_id>/late/<action>")
+def late_draft_action(campaign_id: int, invitation_id: int, action: str) -> Any:
+    """Accept a late answer as submitted, or reopen the link and email a fresh one."""
+    campaign = _campaign(campaign_id)
+    invitation = _invitation(campaign, invitation_id)
+    if action not in ("accept", "reopen"):
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            if action == "accept":
+                version = late_drafts.accept(invitation, actor=current_user.email)
+                message = _(
+                    "The late answer of %(email)s is submitted (version %(number)s) and waits "
+                    "for review.",
+                    email=invitation.contact.email,
+                    number=version.number,
+                )
+            else:
+                until = late_drafts.reopen_for_late_draft(
+                    invitation,
+                    actor=current_user.email,
+                    days=current_app.config["CHANGES_LINK_DAYS"],
+                )
+                message = _(
+                    "The link of %(email)s works again until %(day)s; a fresh link is on its way.",
+                    email=invitation.contact.email,
+                    day=day(until),
+                )
+        except service.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+    back = request.form.get("back") == "campaign"
+    if back:
+        return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
+    return redirect(
+        url_for("campaigns.invitation_detail", campaign_id=campaign.id, invitation_id=invitation.id)
     )
 
 
