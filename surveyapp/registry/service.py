@@ -184,7 +184,45 @@ def change_fields(
         if isinstance(target, Institution)
         else {"entry_id": target.id}
     )
-    return record_version(provenance, diffs, **ids)
+    version = record_version(provenance, diffs, **ids)
+    if provenance.source in MERGES:
+        close_replaced_flags(target, [d.field for d in diffs], provenance, version)
+    return version
+
+
+# Changes a curator decided on: a value they take or type replaces a flagged one.
+MERGES = (ChangeSource.SUBMISSION, ChangeSource.STAFF_EDIT)
+
+
+def close_replaced_flags(
+    target: Target, keys: list[str], provenance: Provenance, version: Version
+) -> list[CurationFlag]:
+    """Resolve the open flags on fields a curator's merge has just replaced.
+
+    A flag says a field's value needs a curator; once an approved answer or a staff edit
+    gives the field a new value, the flag is closed naming that merge as its resolution.
+    """
+    if not keys:
+        return []
+    column = (
+        CurationFlag.institution_id if isinstance(target, Institution) else CurationFlag.entry_id
+    )
+    flags = list(
+        db.session.scalars(
+            select(CurationFlag).where(
+                column == target.id,
+                CurationFlag.field.in_(keys),
+                CurationFlag.resolved_at.is_(None),
+            )
+        )
+    )
+    kind = "institution" if isinstance(target, Institution) else "entry"
+    merge = provenance.source_ref or (
+        f"{provenance.source.label.lower()}, {kind} {target.id} version {version.number}"
+    )
+    for curation_flag in flags:
+        resolve_flag(curation_flag, provenance.actor, resolution=f"Replaced by {merge}")
+    return flags
 
 
 def add_institution(
@@ -498,14 +536,15 @@ def set_contact_public(entry: Entry, public: bool, provenance: Provenance) -> Ve
     return change_fields(entry, {"contact_public": FieldUpdate(public, text)}, provenance)
 
 
-def resolve_flag(curation_flag: CurationFlag, actor: str) -> None:
-    """Mark a curation flag dealt with; flags are kept, never deleted."""
+def resolve_flag(curation_flag: CurationFlag, actor: str, *, resolution: str | None = None) -> None:
+    """Mark a curation flag dealt with, saying how when known; flags are kept, never deleted."""
     from surveyapp.history.service import audit
 
     if curation_flag.resolved_at is not None:
         return
     curation_flag.resolved_at = utcnow()
     curation_flag.resolved_by = actor
+    curation_flag.resolution = resolution
     audit(
         "registry.flag_resolved",
         actor,
@@ -515,6 +554,7 @@ def resolve_flag(curation_flag: CurationFlag, actor: str) -> None:
         entry_id=curation_flag.entry_id,
         institution_id=curation_flag.institution_id,
         field=curation_flag.field,
+        resolution=resolution,
     )
 
 

@@ -41,6 +41,7 @@ restrict(blueprint, STAFF)
 imports = Blueprint("registry_import", __name__, url_prefix="/staff/registry/import")
 restrict(imports, [Role.ADMIN, Role.CURATOR])
 
+RECENTLY_RESOLVED = 50
 MIMETYPES = {
     "csv": "text/csv",
     "json": "application/json",
@@ -50,13 +51,20 @@ MIMETYPES = {
 
 @blueprint.get("/curation")
 def curation() -> str:
-    """Every open curation flag, grouped by entry, in Table 1 order."""
+    """Every open curation flag, grouped by entry, in Table 1 order, and how the latest
+    resolved ones were dealt with."""
     flags = db.session.scalars(
         select(CurationFlag)
         .where(CurationFlag.resolved_at.is_(None))
         .order_by(CurationFlag.institution_id, CurationFlag.entry_id, CurationFlag.id)
     ).all()
-    entry_ids = {f.entry_id for f in flags if f.entry_id} | {
+    resolved = db.session.scalars(
+        select(CurationFlag)
+        .where(CurationFlag.resolved_at.is_not(None))
+        .order_by(CurationFlag.resolved_at.desc(), CurationFlag.id.desc())
+        .limit(RECENTLY_RESOLVED)
+    ).all()
+    entry_ids = {f.entry_id for f in [*flags, *resolved] if f.entry_id} | {
         f.related_entry_id for f in flags if f.related_entry_id
     }
     entries = {
@@ -65,7 +73,9 @@ def curation() -> str:
             select(Entry).where(Entry.id.in_(entry_ids)).options(selectinload(Entry.institution))
         )
     }
-    return render_template("registry/curation.html", flags=flags, entries=entries)
+    return render_template(
+        "registry/curation.html", flags=flags, resolved=resolved, entries=entries
+    )
 
 
 @blueprint.get("/export.<fmt>")

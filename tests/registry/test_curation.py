@@ -110,7 +110,53 @@ def test_resolving_a_flag_keeps_it_with_who_and_when(client, staff, table1, ctx)
         select(AuditEvent).where(AuditEvent.action == "registry.flag_resolved")
     ).one()
     curation = client.get("/staff/registry/curation").get_data(as_text=True)
-    assert str(escape(flagged.reason)) not in curation
+    still_open, resolved = curation.split('id="resolved"')
+    assert str(escape(flagged.reason)) not in still_open
+    assert str(escape(flagged.reason)) in resolved
+    assert "Marked resolved by hand" in resolved
+
+
+def flagged_entry_field(key: str) -> CurationFlag:
+    return db.session.scalars(
+        select(CurationFlag)
+        .where(CurationFlag.field == key, CurationFlag.entry_id.is_not(None))
+        .order_by(CurationFlag.id)
+    ).first()
+
+
+def test_a_staff_edit_replacing_a_flagged_value_closes_the_flag(client, staff, table1, ctx):
+    flagged = flagged_entry_field("patients_treated")
+    other = db.session.scalars(
+        select(CurationFlag).where(
+            CurationFlag.entry_id == flagged.entry_id, CurationFlag.field != "patients_treated"
+        )
+    ).all()
+    values = edit_values(client, "entry", flagged.entry_id)
+    response = save(client, "entry", flagged.entry_id, values, patients_treated="at least 100")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    flagged = db.session.get(CurationFlag, flagged.id)
+    version = db.session.scalars(
+        select(Version).where(Version.entry_id == flagged.entry_id).order_by(Version.id.desc())
+    ).first()
+    assert flagged.resolved_by == "curator@example.org"
+    assert flagged.resolution == (
+        f"Replaced by staff edit, entry {flagged.entry_id} version {version.number}"
+    )
+    assert all(db.session.get(CurationFlag, f.id).resolved_at is None for f in other)
+    curation = client.get("/staff/registry/curation").get_data(as_text=True)
+    resolved = curation.split('id="resolved"')[1]
+    assert flagged.resolution in resolved
+    assert str(escape(flagged.reason)) in resolved
+
+
+def test_an_edit_of_another_field_leaves_the_flag_open(client, staff, table1, ctx):
+    flagged = flagged_entry_field("patients_treated")
+    values = edit_values(client, "entry", flagged.entry_id)
+    response = save(client, "entry", flagged.entry_id, values, contract_research="Planned")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CurationFlag, flagged.id).resolved_at is None
 
 
 def test_history_lists_every_version_and_restores_an_earlier_one(client, staff, table1, ctx):
