@@ -13,10 +13,11 @@ from email.utils import format_datetime, formataddr
 from urllib.parse import quote
 
 from flask import current_app
+from flask_babel import format_date
 from markupsafe import Markup
 from sqlalchemy import select
 
-from surveyapp.campaigns import templates
+from surveyapp.campaigns import campaign_texts, templates
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.service import is_open, is_reachable, mint_token, set_status
 from surveyapp.database import utcnow
@@ -75,21 +76,27 @@ def _deliverable(message: OutboxMessage) -> tuple[Campaign, Contact, list[Invita
 
 
 def build(message: OutboxMessage) -> EmailMessage:
-    """Render an invitation or reminder email in the contact's language, minting one link
-    token per invitation."""
+    """Render an invitation or reminder email in the contact's language (the campaign's
+    texts in that language, else in its default language), minting one link token per
+    invitation."""
     campaign, contact, invitations = _deliverable(message)
-    with language(contact.language):
-        return _build(message, campaign, contact, invitations)
+    chosen = campaign_texts.texts_for(campaign, contact.language)
+    with language(chosen.language):
+        return _build(message, campaign, contact, invitations, chosen.texts)
 
 
-def _text(campaign: Campaign, name: str) -> str:
-    """A campaign's email text; the default texts come in the contact's language."""
-    text = getattr(campaign, name)
-    return gettext(text) if text == templates.DEFAULTS[name] else text
+def deadline(campaign: Campaign) -> str:
+    """The closing day as the email's language writes it ("15 January 2027",
+    "15. Januar 2027")."""
+    return format_date(campaign.closes_on, "long")
 
 
 def _build(
-    message: OutboxMessage, campaign: Campaign, contact: Contact, invitations: list[Invitation]
+    message: OutboxMessage,
+    campaign: Campaign,
+    contact: Contact,
+    invitations: list[Invitation],
+    chosen: dict[str, str],
 ) -> EmailMessage:
     links = []
     for invitation in invitations:
@@ -102,11 +109,11 @@ def _build(
         "institution": " and ".join(link["institution"] for link in links),
         "link": first["link"],
         "links": [{"institution": lk["institution"], "link": lk["link"]} for lk in links],
-        "deadline": campaign.closes_on.strftime("%d %B %Y"),
+        "deadline": deadline(campaign),
         "campaign": campaign.name,
     }
     prefix = "invitation" if message.kind == MessageKind.INVITATION else "reminder"
-    texts = {part: _text(campaign, f"{prefix}_{part}") for part in ("subject", "text", "html")}
+    texts = {part: chosen[f"{prefix}_{part}"] for part in ("subject", "text", "html")}
     if message.context.get(REOPENED):
         texts = {part: gettext(text) for part, text in REOPENED_TEXTS.items()}
         context["until"] = day(min(i.expires_at for i in invitations if i.expires_at))

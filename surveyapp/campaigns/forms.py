@@ -106,3 +106,22 @@ class CampaignForm(FlaskForm):
             for name, field in self._fields.items()
             if name not in ("csrf_token", "name")
         }
+
+
+class CampaignTextsForm(FlaskForm):
+    """A campaign's invitation and reminder texts in one language."""
+
+    invitation_subject = StringField(
+        _l("Invitation subject"), validators=[DataRequired(), Length(max=300)]
+    )
+    invitation_text = TextAreaField(_l("Invitation, plain text"), validators=[DataRequired()])
+    invitation_html = TextAreaField(_l("Invitation, HTML"), validators=[DataRequired()])
+    reminder_subject = StringField(
+        _l("Reminder subject"), validators=[DataRequired(), Length(max=300)]
+    )
+    reminder_text = TextAreaField(_l("Reminder, plain text"), validators=[DataRequired()])
+    reminder_html = TextAreaField(_l("Reminder, HTML"), validators=[DataRequired()])
+
+    def texts(self) -> dict[str, str]:
+        """The six texts as typed."""
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}

@@ -28,13 +28,25 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import restrict
 from surveyapp.auth.forms import ConfirmForm
-from surveyapp.campaigns import emails, late_drafts, nominations, responses_export, service
-from surveyapp.campaigns.forms import CampaignForm, ContactForm, ContactImportForm
+from surveyapp.campaigns import (
+    campaign_texts,
+    emails,
+    late_drafts,
+    nominations,
+    responses_export,
+    service,
+)
+from surveyapp.campaigns.forms import (
+    CampaignForm,
+    CampaignTextsForm,
+    ContactForm,
+    ContactImportForm,
+)
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
-from surveyapp.i18n import day, ngettext
+from surveyapp.i18n import LANGUAGES, day, ngettext
 from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
@@ -362,6 +374,82 @@ def campaign_edit(campaign_id: int) -> Any:
     )
 
 
+def _language_code(code: str) -> str:
+    try:
+        return service.read_language(code)
+    except service.CampaignError:
+        abort(404)
+
+
+@campaigns.route("/<int:campaign_id>/texts/<code>", methods=["GET", "POST"])
+def campaign_texts_edit(campaign_id: int, code: str) -> Any:
+    """Edit the invitation and reminder texts in one language; contacts of a language
+    without texts of its own get the default language's."""
+    campaign = _campaign(campaign_id)
+    code = _language_code(code)
+    if request.method == "GET":
+        form = CampaignTextsForm(data=campaign_texts.editable_texts(campaign, code))
+    else:
+        form = CampaignTextsForm()
+    if form.validate_on_submit():
+        try:
+            campaign_texts.save_texts(campaign, code, form.texts(), actor=current_user.email)
+        except TemplateProblem as exc:
+            db.session.rollback()
+            form.invitation_subject.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Texts saved for %(language)s.", language=code), "success")
+            return redirect(
+                url_for("campaigns.campaign_texts_edit", campaign_id=campaign.id, code=code)
+            )
+    known = campaign_texts.languages(campaign)
+    return render_template(
+        "campaigns/texts.html",
+        campaign=campaign,
+        form=form,
+        code=code,
+        text_languages=known,
+        offered=[c for c in LANGUAGES if c not in known],
+        has_own=code in known,
+        confirm=ConfirmForm(),
+    ), (400 if form.errors else 200)
+
+
+@campaigns.get("/<int:campaign_id>/texts/")
+def campaign_texts_choose(campaign_id: int) -> Any:
+    """Open the text editor on a language given by code (the form on the editor)."""
+    campaign = _campaign(campaign_id)
+    code = request.args.get("language", "").strip() or campaign.default_language
+    try:
+        code = service.read_language(code)
+    except service.CampaignError as exc:
+        flash(str(exc), "error")
+        code = campaign.default_language
+    return redirect(url_for("campaigns.campaign_texts_edit", campaign_id=campaign.id, code=code))
+
+
+@campaigns.post("/<int:campaign_id>/texts/<code>/remove")
+def campaign_texts_remove(campaign_id: int, code: str) -> Any:
+    """Drop one language's own texts: its contacts get the default language's again."""
+    campaign = _campaign(campaign_id)
+    code = _language_code(code)
+    if ConfirmForm().validate_on_submit():
+        try:
+            campaign_texts.remove_texts(campaign, code, actor=current_user.email)
+        except service.CampaignError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The texts for %(language)s were removed.", language=code), "success")
+    return redirect(
+        url_for(
+            "campaigns.campaign_texts_edit", campaign_id=campaign.id, code=campaign.default_language
+        )
+    )
+
+
 @campaigns.get("/<int:campaign_id>")
 def campaign_detail(campaign_id: int) -> str:
     """Counts per status and the invitations, filtered by status or "not answered"."""
@@ -590,7 +678,7 @@ def campaign_preview(campaign_id: int) -> str:
         contact = db.session.get(Contact, int(request.args["contact_id"]))
     institutions = contact.confirmed_institutions if contact else []
     context = dict(templates.SAMPLE)
-    context |= {"campaign": campaign.name, "deadline": campaign.closes_on.strftime("%d %B %Y")}
+    context |= {"campaign": campaign.name, "deadline": emails.deadline(campaign)}
     if contact:
         context |= {
             "person": contact.name or "colleague",
