@@ -66,17 +66,17 @@ def use_language_of(language: str | None) -> None:
 
 def day(value: date | datetime | None) -> str:
     """A date as people read it in the current language: one format per language
-    ("Jan 15, 2027", "15.01.2027"), on pages and in emails alike."""
+    ("January 15, 2027", "15. Januar 2027"), on pages and in emails alike."""
     if value is None:
         return ""
-    return format_date(value, "medium")
+    return format_date(value, "long")
 
 
 def moment(value: datetime | None) -> str:
     """A time of day with its date in the current language; times are shown in UTC."""
     if value is None:
         return ""
-    return f"{format_date(value, 'medium')} {format_time(value, 'HH:mm')} UTC"
+    return f"{format_date(value, 'long')} {format_time(value, 'HH:mm')} UTC"
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from surveyapp.campaigns.models import Campaign
 from surveyapp.dashboard import charts, service
 from surveyapp.dashboard.public_views import map_context
 from surveyapp.extensions import db
-from surveyapp.i18n import country_label
+from surveyapp.i18n import country_label, ngettext
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry.models import Institution
@@ -124,7 +124,12 @@ def reach(institution_id: int) -> Any:
     else:
         db.session.commit()
         if report.invitations:
-            flash(_("%(n)s invitations queued.", n=report.invitations), "success")
+            flash(
+                ngettext(
+                    "%(num)s invitation queued.", "%(num)s invitations queued.", report.invitations
+                ),
+                "success",
+            )
         elif report.reminders:
             flash(_("A reminder was queued."), "success")
         else:

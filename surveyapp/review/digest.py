@@ -71,8 +71,8 @@ class DigestReport:
     def summary(self) -> str:
         """One line for the command line."""
         return (
-            f"{self.queued} digests queued; {self.nothing_new} curators had nothing new, "
-            f"{self.already_today} had their digest today already"
+            f"digests queued: {self.queued}; curators with nothing new: {self.nothing_new}; "
+            f"curators who had today's digest already: {self.already_today}"
         )
 
 

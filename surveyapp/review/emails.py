@@ -18,8 +18,8 @@ from surveyapp.campaigns.service import is_open, mint_token
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import day, language
 from surveyapp.i18n import gettext as _
-from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.review import digest
@@ -77,7 +77,7 @@ def build_request(message: OutboxMessage) -> EmailMessage:
             ),
         ]
         comments = labelled_comments(review)
-        expiry = invitation.expires_at.strftime("%Y-%m-%d") if invitation.expires_at else ""
+        expiry = day(invitation.expires_at)
         closing = _(
             "Your answers are kept: open the link, change what is needed and send them "
             "again. The link works until %(day)s.",

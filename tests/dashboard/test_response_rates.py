@@ -107,7 +107,7 @@ def test_the_campaign_page_shows_it_all(client, make_user, auth, hand_built):
     assert "Germany" in page and "Italy" in page
     assert "d@example.org" in page
     assert f"/campaigns/{hand_built.id}/remind" in page
-    assert "1 invitations can be reminded now." in page
+    assert "1 invitation can be reminded now." in page
     overview = client.get("/staff/response-rates/").get_data(as_text=True)
     assert hand_built.name in overview
     assert "40 %" in overview  # submitted 2 of 5

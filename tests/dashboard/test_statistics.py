@@ -93,6 +93,16 @@ def test_the_map_shows_each_countrys_count(client, table1):
     assert "<title>United States: 2</title>" in world
 
 
+def test_the_map_opens_on_europe_with_the_world_one_click_away(client, table1):
+    page = client.get("/map").get_data(as_text=True)
+    assert "<title>Italy: 14</title>" in page
+    assert "Japan" not in re.sub(r"<table.*</table>", "", page, flags=re.S)
+    assert re.search(
+        r"<strong>Europe</strong>\s*·\s*<a href=\"/map\?region=world\">World</a>", page
+    )
+    assert "<title>Japan: 1</title>" in client.get("/map?region=world").get_data(as_text=True)
+
+
 def test_completeness_and_staleness(table1, ctx):
     figures = service.completeness()
     assert figures.entries == 55 and figures.columns == 10
@@ -194,3 +204,13 @@ def test_no_page_loads_anything_from_another_site(app, client, make_user, auth, 
         assert "url(http" not in page and "@import" not in page, rule.rule
         checked += 1
     assert checked >= 15
+
+
+def test_every_page_names_a_favicon_that_is_served(client, table1):
+    for url in ("/", "/statistics", "/map", "/suggest/", "/login"):
+        page = client.get(url).get_data(as_text=True)
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+        assert icon, url
+    response = client.get(icon.group(1))
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"

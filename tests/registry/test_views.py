@@ -220,3 +220,16 @@ def test_text_is_escaped_in_pages(client, make_entry, ctx):
         assert "<script>alert(1)" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt; Lab" in html
         assert "<img src=x" not in html
+
+
+def test_dates_read_in_one_format_per_language(client, table1, ctx):
+    from datetime import UTC, datetime
+
+    entry = db.session.scalars(select(Entry).where(Entry.source_row == 9)).one()
+    entry.confirmed_at = datetime(2027, 1, 15, 9, 30, tzinfo=UTC)
+    db.session.commit()
+    english = client.get(f"/institutions/{entry.institution_id}").get_data(as_text=True)
+    assert "Last confirmed by the institution: January 15, 2027" in english
+    german = client.get(f"/institutions/{entry.institution_id}?lang=de").get_data(as_text=True)
+    assert "15. Januar 2027" in german
+    assert "2027-01-15" not in english + german

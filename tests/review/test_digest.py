@@ -83,7 +83,7 @@ def test_the_daily_digest_goes_through_the_outbox_once_a_day(
 
     result = runner.invoke(args=["review", "send-digest"])
     assert result.exit_code == 0, result.output
-    assert "1 digests queued" in result.output
+    assert "digests queued: 1;" in result.output
     (queued,) = digests()
     assert (queued.to_address, queued.contact_id, queued.campaign_id) == (curator, None, None)
     assert send_pending().sent >= 1
@@ -94,8 +94,8 @@ def test_the_daily_digest_goes_through_the_outbox_once_a_day(
     assert "/account/" in email["List-Unsubscribe"]
 
     again = runner.invoke(args=["review", "send-digest"])
-    assert "0 digests queued" in again.output
-    assert "1 had their digest today already" in again.output
+    assert "digests queued: 0;" in again.output
+    assert "who had today's digest already: 1" in again.output
     assert len(digests()) == 1
 
     tomorrow = utcnow() + timedelta(days=1)
@@ -117,7 +117,7 @@ def test_the_daily_digest_goes_through_the_outbox_once_a_day(
 def test_no_digest_when_nothing_waits(runner, make_user, table1, ctx):
     opt_in(make_user("cura@example.org", Role.CURATOR))
     result = runner.invoke(args=["review", "send-digest"])
-    assert "0 digests queued; 1 curators had nothing new" in result.output
+    assert "digests queued: 0; curators with nothing new: 1;" in result.output
     assert digests() == []
 
 
