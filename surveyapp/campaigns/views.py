@@ -257,9 +257,7 @@ def nomination_list() -> str:
     )
 
 
-@contacts.route(
-    "/nominations/<any(nomination, suggestion):kind>/<int:item_id>/contact", methods=["GET", "POST"]
-)
+@contacts.route("/nominations/<kind>/<int:item_id>/contact", methods=["GET", "POST"])
 def nomination_contact(kind: str, item_id: int) -> Any:
     """Turn a nomination or suggestion into a contact in one step, pre-filled from it."""
     found = _nominated(kind, item_id)
@@ -295,7 +293,7 @@ def nomination_contact(kind: str, item_id: int) -> Any:
     )
 
 
-@contacts.post("/nominations/<any(nomination, suggestion):kind>/<int:item_id>/dismiss")
+@contacts.post("/nominations/<kind>/<int:item_id>/dismiss")
 def nomination_dismiss(kind: str, item_id: int) -> Any:
     """Set a nomination or suggestion aside; it stays listed as dismissed."""
     found = _nominated(kind, item_id)
@@ -505,12 +503,12 @@ MIMETYPES = {
 }
 
 
-@campaigns.get("/<int:campaign_id>/export/<any(responses, 'non-responders'):what>.<fmt>")
+@campaigns.get("/<int:campaign_id>/export/<what>.<fmt>")
 def campaign_export(campaign_id: int, what: str, fmt: str) -> Response:
     """Every submission with its answers, or the non-responders, as CSV or XLSX (audited:
     they hold personal data)."""
     campaign = _campaign(campaign_id)
-    if fmt not in responses_export.FORMATS:
+    if what not in EXPORTS or fmt not in responses_export.FORMATS:
         abort(404, description="Exports are available as .csv and .xlsx.")
     db.session.commit()  # end the read, so the audit event starts a writing transaction
     audit(
