@@ -147,4 +147,4 @@ def test_contacts_are_imported_through_the_page(app, table1, make_user, ctx):
     )
     page = response.get_data(as_text=True)
     assert "1 imported" in page
-    assert "1 rows skipped" in page and "An email address must have an @-sign." in page
+    assert "1 row skipped" in page and "An email address must have an @-sign." in page
