@@ -257,7 +257,7 @@ def landing_of(client, token: str) -> str:
 
 
 def day(moment) -> str:
-    return format_date(moment, locale="en")
+    return format_date(moment, format="long", locale="en")
 
 
 def test_the_landing_page_says_where_the_answer_stands_and_what_comes_next(client, invited):
