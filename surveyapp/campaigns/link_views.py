@@ -39,6 +39,15 @@ def protect_capability_links(links: Blueprint) -> None:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @links.errorhandler(service.CampaignNotOpenYet)
+    def _not_open_yet(error: service.CampaignNotOpenYet) -> tuple[str, int]:
+        return render_template(
+            "campaigns/link_not_open.html",
+            invitation=error.invitation,
+            opens_on=error.opens_on,
+            contact=current_app.config["MAIL_DEFAULT_SENDER"],
+        ), 200
+
     @links.errorhandler(service.InvalidLink)
     def _invalid_link(_error: Exception) -> tuple[str, int]:
         return render_template(
@@ -46,11 +55,17 @@ def protect_capability_links(links: Blueprint) -> None:
         ), 404
 
 
-def invitation_of(token: str) -> Invitation:
+def invitation_of(token: str, *, before_opening: bool = False) -> Invitation:
     """The open invitation of a link token (InvalidLink otherwise); the pages that follow
-    speak the invited contact's language."""
+    speak the invited contact's language. Before the campaign's opening day the link only
+    says when it opens (CampaignNotOpenYet), unless ``before_opening`` allows the page
+    (opting out works at any time)."""
     invitation = service.resolve_token(token)
     use_language_of(invitation.contact.language)
+    if not before_opening:
+        opens_on = service.campaign_not_open_yet(invitation.campaign)
+        if opens_on is not None:
+            raise service.CampaignNotOpenYet(invitation, opens_on)
     return invitation
 
 
@@ -111,7 +126,7 @@ def start(token: str) -> Any:
 @blueprint.route("/<token>/opt-out", methods=["GET", "POST"])
 def opt_out(token: str) -> Any:
     """One button: stop emails about this survey, or about all of them."""
-    invitation = invitation_of(token)
+    invitation = invitation_of(token, before_opening=True)
     form = OptOutForm()
     if form.validate_on_submit():
         service.opt_out(invitation, everything=form.scope.data == "all")
@@ -127,7 +142,7 @@ def opt_out(token: str) -> Any:
 def one_click_unsubscribe(token: str) -> Any:
     """RFC 8058 one-click unsubscribe: a POST of List-Unsubscribe=One-Click opts out of
     this campaign. A GET (some mail clients) only shows the opt-out page."""
-    invitation = invitation_of(token)
+    invitation = invitation_of(token, before_opening=True)
     if request.method == "GET":
         return redirect(url_for("link.opt_out", token=token))
     if request.form.get("List-Unsubscribe") != "One-Click":

@@ -82,6 +82,15 @@ class InvalidLink(Exception):
     """An invitation link is unknown, expired or revoked (the respondent is not told which)."""
 
 
+class CampaignNotOpenYet(Exception):
+    """A valid link was opened before its campaign's opening day; carries that day."""
+
+    def __init__(self, invitation: Invitation, opens_on: date) -> None:
+        super().__init__(f"campaign opens on {opens_on.isoformat()}")
+        self.invitation = invitation
+        self.opens_on = opens_on
+
+
 # Contacts ------------------------------------------------------------------------------
 
 
