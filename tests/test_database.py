@@ -149,3 +149,30 @@ def test_the_completeness_migration_counts_like_the_app(table1, ctx):
         migration._fill_derived_columns()
     db.session.expire_all()
     assert {i: (n, c) for i, n, c in db.session.execute(columns)} == expected
+
+
+def test_the_nominations_migration_lists_earlier_suggestions(client, table1, ctx):
+    """Migration 0008 gives every public suggestion made before it a nomination row, so the
+    coordinators' list shows them too."""
+    import importlib.util
+
+    from alembic.operations import Operations
+    from sqlalchemy import delete
+
+    from surveyapp.paths import MIGRATIONS_DIR
+    from surveyapp.questionnaire.models import Nomination
+    from tests.review.conftest import suggest
+
+    suggestion = suggest(client, institution="Centre suggested before the migration")
+    db.session.execute(delete(Nomination))
+    spec = importlib.util.spec_from_file_location(
+        "nominations", MIGRATIONS_DIR / "versions" / "0008_respondents_coordinators.py"
+    )
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with Operations.context(MigrationContext.configure(db.session.connection())):
+        migration._nominations_for_existing_suggestions()
+    found = db.session.scalars(select(Nomination)).one()
+    assert found.submission_id == suggestion.id
+    assert found.name == "Centre suggested before the migration"
+    assert found.status == "new" and found.invitation_id is None

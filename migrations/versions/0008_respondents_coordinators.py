@@ -63,6 +63,11 @@ def upgrade():
         batch_op.add_column(sa.Column('resolution', sa.Text(), nullable=True))
 
     with op.batch_alter_table('nomination', schema=None) as batch_op:
+        batch_op.alter_column('invitation_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column('submission_id', sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_nomination_submission_id'), ['submission_id'])
+        batch_op.create_foreign_key(batch_op.f('fk_nomination_submission_id_submission'), 'submission', ['submission_id'], ['id'])
+        batch_op.create_check_constraint(batch_op.f('ck_nomination_one_source'), '(invitation_id IS NULL) <> (submission_id IS NULL)')
         batch_op.add_column(sa.Column('status', sa.Enum('new', 'contact_created', 'invited', 'dismissed', name='nomination_status', native_enum=False, create_constraint=True, length=23), server_default='new', nullable=False))
         batch_op.add_column(sa.Column('decided_by', sa.String(length=320), nullable=True))
         batch_op.add_column(sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True))
@@ -76,7 +81,39 @@ def upgrade():
         batch_op.add_column(sa.Column('digest_sent_at', sa.DateTime(timezone=True), nullable=True))
 
     _swap_enum('outbox_message', 'kind', 'message_kind', OLD_KINDS, NEW_KINDS)
+    _nominations_for_existing_suggestions()
     # ### end Alembic commands ###
+
+
+def _nominations_for_existing_suggestions():
+    """Public suggestions made before this revision reach the coordinators' list too."""
+    bind = op.get_bind()
+    submission = sa.table(
+        'submission', sa.column('id', sa.Integer), sa.column('answers', sa.JSON),
+        sa.column('submitter_email', sa.String), sa.column('unverified', sa.Boolean),
+        sa.column('invitation_id', sa.Integer), sa.column('created_at', sa.DateTime(timezone=True)),
+    )
+    nomination = sa.table(
+        'nomination', sa.column('submission_id', sa.Integer), sa.column('name', sa.String),
+        sa.column('country_code', sa.String), sa.column('website', sa.String),
+        sa.column('contact_email', sa.String), sa.column('status', sa.String),
+        sa.column('created_at', sa.DateTime(timezone=True)),
+    )
+    rows = bind.execute(
+        sa.select(submission).where(submission.c.unverified.is_(True),
+                                    submission.c.invitation_id.is_(None))
+    ).all()
+    for row in rows:
+        institution = (row.answers or {}).get('institution', {})
+        bind.execute(nomination.insert().values(
+            submission_id=row.id,
+            name=(institution.get('institution') or '')[:500],
+            country_code=institution.get('country') or None,
+            website=(institution.get('website') or None),
+            contact_email=row.submitter_email,
+            status='new',
+            created_at=row.created_at,
+        ))
 
 
 def downgrade():
@@ -90,9 +127,15 @@ def downgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_column('late_at')
 
+    op.execute('DELETE FROM nomination WHERE submission_id IS NOT NULL')
     with op.batch_alter_table('nomination', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_nomination_status'))
         batch_op.drop_constraint(batch_op.f('ck_nomination_nomination_status'), type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_nomination_one_source'), type_='check')
+        batch_op.drop_constraint(batch_op.f('fk_nomination_submission_id_submission'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_nomination_submission_id'), type_='unique')
+        batch_op.drop_column('submission_id')
+        batch_op.alter_column('invitation_id', existing_type=sa.Integer(), nullable=False)
         batch_op.drop_column('decided_at')
         batch_op.drop_column('decided_by')
         batch_op.drop_column('status')

@@ -237,8 +237,8 @@ def confirm_exact_links() -> Any:
 # Nominations and suggestions -------------------------------------------------------------
 
 
-def _nominated(kind: str, item_id: int) -> Any:
-    return nominations.find(kind, item_id) or abort(404)
+def _nominated(nomination_id: int) -> Any:
+    return nominations.find(nomination_id) or abort(404)
 
 
 @contacts.get("/nominations")
@@ -257,10 +257,10 @@ def nomination_list() -> str:
     )
 
 
-@contacts.route("/nominations/<kind>/<int:item_id>/contact", methods=["GET", "POST"])
-def nomination_contact(kind: str, item_id: int) -> Any:
+@contacts.route("/nominations/<int:nomination_id>/contact", methods=["GET", "POST"])
+def nomination_contact(nomination_id: int) -> Any:
     """Turn a nomination or suggestion into a contact in one step, pre-filled from it."""
-    found = _nominated(kind, item_id)
+    found = _nominated(nomination_id)
     item = nominations.describe(found)
     form = (
         ContactForm(data=nominations.contact_prefill(item))
@@ -293,14 +293,14 @@ def nomination_contact(kind: str, item_id: int) -> Any:
     )
 
 
-@contacts.post("/nominations/<kind>/<int:item_id>/dismiss")
-def nomination_dismiss(kind: str, item_id: int) -> Any:
+@contacts.post("/nominations/<int:nomination_id>/dismiss")
+def nomination_dismiss(nomination_id: int) -> Any:
     """Set a nomination or suggestion aside; it stays listed as dismissed."""
-    found = _nominated(kind, item_id)
+    found = _nominated(nomination_id)
     if ConfirmForm().validate_on_submit():
         nominations.dismiss(found, actor=current_user.email)
         db.session.commit()
-        flash(_("%(name)s dismissed.", name=nominations.describe(found).name), "success")
+        flash(_("%(name)s dismissed.", name=found.name), "success")
     return redirect(url_for("contacts.nomination_list", status=request.args.get("status", "")))
 
 

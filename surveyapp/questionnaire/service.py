@@ -550,7 +550,8 @@ def suggest(
     consent_store: bool,
 ) -> Submission:
     """A suggestion from the public form: a new institution or a correction, unverified,
-    in the same review queue as invited submissions."""
+    in the same review queue as invited submissions, and listed for the coordinators as a
+    nomination of a facility to invite."""
     if not consent_store:
         raise QuestionnaireError(
             _l("Please agree that we store your name and email to ask you about your suggestion.")
@@ -580,6 +581,16 @@ def suggest(
         )
     )
     db.session.add(submission)
+    own = answers.get("institution", {})
+    db.session.add(
+        Nomination(
+            submission=submission,
+            name=(own.get("institution") or (institution.name if institution else ""))[:500],
+            country_code=own.get("country") or None,
+            website=own.get("website") or None,
+            contact_email=submitter_email,
+        )
+    )
     db.session.flush()
     audit(
         "questionnaire.suggestion",

@@ -61,7 +61,7 @@ def test_a_nomination_becomes_a_contact_in_one_step_and_invited_with_it(
     nominate(client, token, name="Valletta Gene Lab", country="MT", website="www.vgl.example.mt")
     nomination = db.session.scalars(select(Nomination)).one()
     staff = coordinator(app, make_user)
-    url = f"/contacts/nominations/nomination/{nomination.id}/contact"
+    url = f"/contacts/nominations/{nomination.id}/contact"
     form = staff.get(url).get_data(as_text=True)
     assert 'value="Valletta Gene Lab"' in form and 'value="MT"' in form
     response = staff.post(
@@ -112,7 +112,7 @@ def test_a_suggestion_becomes_a_contact_and_another_is_dismissed(
     suggest(client)
     first, second = (item.id for item in _suggestions())
     staff = coordinator(app, make_user)
-    url = f"/contacts/nominations/suggestion/{first}/contact"
+    url = f"/contacts/nominations/{first}/contact"
     form = staff.get(url).get_data(as_text=True)
     assert 'value="ann@example.org"' in form and 'value="Malta Cell Therapy Unit"' in form
     data = {
@@ -127,7 +127,7 @@ def test_a_suggestion_becomes_a_contact_and_another_is_dismissed(
     assert staff.post(url, data=data).status_code == 302
     listing = "/contacts/nominations"
     dismissed = staff.post(
-        f"/contacts/nominations/suggestion/{second}/dismiss",
+        f"/contacts/nominations/{second}/dismiss",
         data={"csrf_token": csrf_token(staff, listing)},
     )
     assert dismissed.status_code == 302
