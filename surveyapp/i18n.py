@@ -29,6 +29,12 @@ TRANSLATIONS_DIR = PACKAGE_DATA_DIR.parent.parent / "translations"
 babel = Babel()
 
 
+def counted(number: int, singular: str, plural: str) -> str:
+    """"1 row", "2 rows": a count with its noun, for the command line's English summaries
+    (commands speak English only; pages use ``ngettext``)."""
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def N_(text: str) -> str:
     """Mark a string for extraction without translating it here (vocabulary labels)."""
     return text

@@ -33,6 +33,7 @@ from surveyapp.campaigns.models import (
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import counted
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.mail.service import queue
@@ -139,9 +140,11 @@ class ContactImportReport:
     def summary(self) -> str:
         """One line a person can read, then each skipped row."""
         line = (
-            f"{self.source}: {self.created} contacts imported, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {len(self.skipped)} rows skipped; "
-            f"{self.linked} linked to institutions, {self.proposed} links proposed"
+            f"{self.source}: {counted(self.created, 'contact', 'contacts')} imported, "
+            f"{self.updated} updated, {self.unchanged} unchanged, "
+            f"{counted(len(self.skipped), 'row', 'rows')} skipped; "
+            f"{self.linked} linked to institutions, "
+            f"{counted(self.proposed, 'link', 'links')} proposed"
         )
         return line + "".join(f"\n  skipped {p}" for p in self.skipped)
 
@@ -585,8 +588,10 @@ class InviteReport:
     def summary(self) -> str:
         """One line a person can read."""
         line = (
-            f"{self.invitations} invitations queued in {self.emails} emails; "
-            f"{self.skipped_contacts} contacts skipped (opted out, bounced or inactive)"
+            f"{counted(self.invitations, 'invitation', 'invitations')} queued in "
+            f"{counted(self.emails, 'email', 'emails')}; "
+            f"{counted(self.skipped_contacts, 'contact', 'contacts')} skipped "
+            "(opted out, bounced or inactive)"
         )
         if self.scheduled_for and self.emails:
             line += f"; the emails go out when the campaign opens on {self.scheduled_for}"

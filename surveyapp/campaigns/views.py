@@ -62,6 +62,13 @@ restrict(campaigns, COORDINATORS)
 PAGE_SIZE = 100
 
 
+@contacts.app_context_processor
+def _nominations_waiting() -> dict[str, Any]:
+    """The navigation's count of new nominations, queried only where a page shows it (to
+    coordinators and admins)."""
+    return {"nominations_waiting": nominations.new_count}
+
+
 # Contacts ------------------------------------------------------------------------------
 
 

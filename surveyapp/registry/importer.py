@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
+from surveyapp.i18n import counted
 from surveyapp.paths import PACKAGE_DATA_DIR
 from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import values
@@ -56,10 +57,12 @@ class ImportReport:
     def summary(self) -> str:
         """One line a person can read."""
         return (
-            f"{self.source}: {self.rows} rows read; {self.institutions_created} institutions and "
-            f"{self.entries_created} entries created; {self.entries_updated} entries and "
-            f"{self.institutions_updated} institutions updated; {self.unchanged} unchanged; "
-            f"{len(self.flags)} flagged for curation"
+            f"{self.source}: {counted(self.rows, 'row', 'rows')} read; "
+            f"{counted(self.institutions_created, 'institution', 'institutions')} and "
+            f"{counted(self.entries_created, 'entry', 'entries')} created; "
+            f"{counted(self.entries_updated, 'entry', 'entries')} and "
+            f"{counted(self.institutions_updated, 'institution', 'institutions')} updated; "
+            f"{self.unchanged} unchanged; {len(self.flags)} flagged for curation"
         )
 
 

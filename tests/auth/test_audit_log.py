@@ -79,7 +79,7 @@ def test_curators_import_files_through_the_page(app, make_user, table1, tmp_path
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    assert "1 institutions and 1 entries created" in response.get_data(as_text=True)
+    assert "1 institution and 1 entry created" in response.get_data(as_text=True)
     (event,) = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "registry.import_file")
     )

@@ -146,3 +146,11 @@ def test_a_file_with_a_wrong_header_is_refused(runner, tmp_path):
     result = runner.invoke(args=["contacts", "import", str(path)])
     assert result.exit_code == 1
     assert "missing columns: email" in result.output
+
+
+def test_the_import_summary_counts_in_good_english():
+    from surveyapp.campaigns.service import ContactImportReport
+
+    report = ContactImportReport(source="one.csv", created=1, proposed=1)
+    assert report.summary().startswith("one.csv: 1 contact imported, 0 updated")
+    assert "1 link proposed" in report.summary() and "0 rows skipped" in report.summary()

@@ -158,3 +158,16 @@ def _suggestions():
         (item for item in nominated_facilities() if item.kind == "suggestion"),
         key=lambda item: item.id,
     )
+
+
+def test_the_staff_navigation_counts_new_nominations_for_coordinators(
+    app, client, table1, make_user, ctx
+):
+    suggest(client)
+    staff = coordinator(app, make_user)
+    navigation = visible_text(staff.get("/staff/dashboard/").get_data(as_text=True))
+    assert "Nominations 1 new" in navigation
+    make_user("cura@example.org", Role.CURATOR)
+    curator = AuthActions(app.test_client())
+    curator.login("cura@example.org")
+    assert "Nominations" not in curator.client.get("/staff/dashboard/").get_data(as_text=True)

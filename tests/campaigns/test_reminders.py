@@ -158,13 +158,13 @@ def test_the_command_line_runs_a_campaign(table1, runner, tmp_path, mailbox, ctx
         ["institution", "contact_person", "email", "country", "language"],
         [["Lab", "Dr. A", "a@example.org", "France", "fr"]],
     )
-    assert "1 contacts imported" in runner.invoke(args=["contacts", "import", str(path)]).output
+    assert "1 contact imported" in runner.invoke(args=["contacts", "import", str(path)]).output
     created = runner.invoke(args=["campaigns", "create", "Round 1", "--closes", "2099-12-31"])
     assert created.exit_code == 0 and "Created campaign 'Round 1'" in created.output
     duplicate = runner.invoke(args=["campaigns", "create", "Round 1", "--closes", "2099-12-31"])
     assert duplicate.exit_code == 1 and "already exists" in duplicate.output
     invited = runner.invoke(args=["campaigns", "invite", "Round 1"])
-    assert "1 invitations queued in 1 emails" in invited.output
+    assert "1 invitation queued in 1 email" in invited.output
     assert "1 sent" in runner.invoke(args=["mail", "send-pending"]).output
     assert "reminder emails queued" in runner.invoke(args=["campaigns", "tick"]).output
     missing = runner.invoke(args=["campaigns", "invite", "No such round"])

@@ -71,7 +71,7 @@ def test_a_row_with_entry_id_updates_that_entry_as_a_new_version(
         writer.writerow(herlev)
     result = runner.invoke(args=["registry", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "1 entries and 0 institutions updated" in result.output
+    assert "1 entry and 0 institutions updated" in result.output
     entry = db.session.get(Entry, int(herlev["entry_id"]))
     db.session.refresh(entry)
     assert entry.patients_estimate == 150
