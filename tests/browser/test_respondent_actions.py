@@ -75,6 +75,7 @@ def test_confirming_without_consent_lands_on_what_is_missing(
     page = browser.new_page(viewport=PHONE)
     page.goto(link)
     page.get_by_role("button", name="Nothing has changed — confirm").click()
+    page.wait_for_load_state()
     shots(page, "not-confirmed")
     assert page.evaluate("document.activeElement.id") in ("errors", "")
     assert page.url.endswith("#errors")
@@ -180,15 +181,18 @@ def test_what_a_respondent_sees_in_each_state(
     # A refused Submit: saved, the page lands on the error summary, focused.
     desktop.goto(link)
     desktop.get_by_role("button", name="Start").click()
+    desktop.wait_for_load_state()
     desktop.fill("input[name='entries-0-patients_treated']", "95")
     desktop.fill("input[name='institution_block-website']", "not a website")
     desktop.locator("[name=submit]").click()
+    desktop.wait_for_load_state()
     desktop.wait_for_load_state()
     assert desktop.url.endswith("#errors")
     assert desktop.evaluate("document.activeElement.id") == "errors"
     shots(desktop, "form-refused-submit-1280")
     phone.goto(desktop.url.split("#")[0])
     phone.locator("[name=submit]").click()
+    phone.wait_for_load_state()
     phone.wait_for_load_state()
     shots(phone, "form-refused-submit-390")
     assert phone.evaluate("document.activeElement.id") == "errors"
@@ -197,16 +201,19 @@ def test_what_a_respondent_sees_in_each_state(
     desktop.goto(f"{link}/form")
     desktop.locator("[name=add_entry]").click()
     desktop.wait_for_load_state()
+    desktop.wait_for_load_state()
     assert desktop.url.endswith("#entry-4")
     assert desktop.evaluate("document.activeElement.closest('fieldset').id") == "entry-4"
 
     draft = look("landing-draft")
     assert "Draft saved, not submitted yet." in draft
     desktop.get_by_role("link", name="Continue").click()
+    desktop.wait_for_load_state()
     assert desktop.locator("input[name='entries-0-patients_treated']").input_value() == "95"
     desktop.fill("input[name='institution_block-website']", "www.tlc-rt.example.org")
     desktop.locator("input[name=consent_store]").last.check()
     desktop.locator("[name=submit]").click()
+    desktop.wait_for_load_state()
     assert "Thank you" in desktop.content()
 
     assert "See or amend your answer" in look("landing-submitted")
@@ -218,6 +225,7 @@ def test_what_a_respondent_sees_in_each_state(
     rejected = look("landing-rejected")
     assert "This centre stopped its ATMP work in 2024." in rejected
     desktop.get_by_role("link", name="See your answer").click()
+    desktop.wait_for_load_state()
     shots(desktop, "answer-rejected-1280")
     assert desktop.locator("main input, main button").count() == 0
 
@@ -229,6 +237,7 @@ def test_the_late_draft_page(app, browser, live_server, mailbox, make_contact, t
         page.goto(link)
         if size == "1280":
             page.get_by_role("button", name="Start").click()
+            page.wait_for_load_state()
         else:
             page.goto(f"{link}/form")
         page.fill("input[name='entries-0-patients_treated']", f"1{size}")
@@ -237,6 +246,7 @@ def test_the_late_draft_page(app, browser, live_server, mailbox, make_contact, t
             invitation.expires_at = utcnow() - timedelta(seconds=1)
             db.session.commit()
         page.locator("[name=submit]").click()
+        page.wait_for_load_state()
         shots(page, f"late-draft-{size}")
         assert "This survey has closed" in page.content()
         assert f"1{size}" in page.content()
