@@ -46,6 +46,11 @@ class Config:
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
     IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
     DUPLICATE_NAME_THRESHOLD = _env_int("DUPLICATE_NAME_THRESHOLD", 88)
+    # Folders of questionnaire definitions (forms/ first); colon-separated in the environment.
+    QUESTIONNAIRE_DIRS = [
+        Path(p)
+        for p in os.environ.get("QUESTIONNAIRE_DIRS", str(PROJECT_ROOT / "forms")).split(":")
+    ]
     # How long the link sent with a curator's request for changes works.
     CHANGES_LINK_DAYS = _env_int("CHANGES_LINK_DAYS", 14)
     # argon2id at OWASP's minimum (19 MiB, t=2, p=1); only TestingConfig makes it cheap.

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, abort, render_template, request
 
 import config as settings
-from surveyapp import backup, i18n, logs
+from surveyapp import backup, definitions, i18n, logs
 from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
@@ -73,6 +73,9 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
+    definitions.use_directories(app.config["QUESTIONNAIRE_DIRS"])
+    for found in definitions.available():
+        definitions.load_definition(*found)  # a broken definition stops the app at start
     _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
@@ -135,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
     from surveyapp.dashboard import public_views as statistics_views
     from surveyapp.dashboard import views as dashboard_views
+    from surveyapp.definitions.cli import questionnaire_cli
     from surveyapp.history.views import blueprint as audit_log
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import emails as questionnaire_emails
@@ -175,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         campaigns_cli,
         mail_cli,
         review_cli,
+        questionnaire_cli,
         backup.backup_command,
         backup.restore_command,
     ):

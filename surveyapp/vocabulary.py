@@ -62,6 +62,14 @@ class Answer(Vocabulary):
     UNKNOWN = "unknown", N_("Unknown")
 
 
+class YesNoUnknown(Vocabulary):
+    """Answers of a ``yes_no_unknown`` question in a questionnaire definition."""
+
+    YES = "yes", N_("Yes")
+    NO = "no", N_("No")
+    UNKNOWN = "unknown", N_("Unknown")
+
+
 class DiseaseArea(Vocabulary):
     """Disease areas used by RESTORE D1.4's analysis of the diseases targeted."""
 

@@ -37,15 +37,16 @@ from surveyapp.auth.service import create_user
 from surveyapp.campaigns import service as campaign_service
 from surveyapp.campaigns.models import Campaign, Contact
 from surveyapp.database import utcnow
+from surveyapp.definitions import table1 as table1_definition
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
-from surveyapp.questionnaire.definition import table1 as table1_definition
 from surveyapp.registry import importer
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import add_entry, add_institution, updates_from_text
 from surveyapp.vocabulary import ChangeSource, LinkStatus, Role
 
 TABLE1_CSV = importer.TABLE1_CSV
+TEST_FORMS_DIR = Path(__file__).parent / "definitions" / "forms"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,6 +83,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
     class SessionConfig(config.TestingConfig):
         SQLALCHEMY_DATABASE_URI = _database_url(tmp_path_factory)
+        # The test-only questionnaires (every field type) beside the shipped ones.
+        QUESTIONNAIRE_DIRS = [*config.TestingConfig.QUESTIONNAIRE_DIRS, TEST_FORMS_DIR]
 
     application = create_app(SessionConfig)
     application.test_client_class = FreshContextClient

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveyapp.questionnaire.definition import table1
+from surveyapp.definitions import table1
 from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
     Answer,

@@ -57,6 +57,12 @@ def import_command(file: Path) -> None:
     default=None,
     help="Opening day (default today).",
 )
+@click.option(
+    "--questionnaire",
+    default="table1-v1",
+    show_default=True,
+    help="The questionnaire version in forms/ (see 'flask questionnaire list').",
+)
 @click.option("--sender-name", default=None)
 @click.option("--sender-email", default=None)
 @click.option("--reply-to", default=None)
@@ -66,13 +72,14 @@ def create_command(
     name: str,
     closes: object,
     opens: object | None,
+    questionnaire: str,
     sender_name: str | None,
     sender_email: str | None,
     reply_to: str | None,
     remind_after_days: int | None,
     max_reminders: int | None,
 ) -> None:
-    """Create a campaign with the Table 1 questionnaire and the default email texts."""
+    """Create a campaign asking a questionnaire version, with the default email texts."""
     closes_on: date = closes.date()  # type: ignore[attr-defined]
     opens_on: date | None = opens.date() if opens else None  # type: ignore[attr-defined]
     try:
@@ -81,6 +88,7 @@ def create_command(
             closes_on,
             actor=_actor(),
             opens_on=opens_on,
+            questionnaire=questionnaire,
             sender_name=sender_name,
             sender_email=sender_email,
             reply_to=reply_to,
@@ -91,7 +99,8 @@ def create_command(
         _fail(f"Not created: {exc}")
     db.session.commit()
     click.echo(
-        f"Created campaign {campaign.name!r} (id {campaign.id}), open "
+        f"Created campaign {campaign.name!r} (id {campaign.id}) asking "
+        f"{campaign.questionnaire_id}-v{campaign.questionnaire_version}, open "
         f"{campaign.opens_on} to {campaign.closes_on}."
     )
 

@@ -9,12 +9,15 @@ from wtforms import (
     DateField,
     EmailField,
     IntegerField,
+    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from surveyapp.campaigns.templates import DEFAULTS
+from surveyapp.definitions import available, load_definition
+from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 
 
@@ -60,6 +63,11 @@ class CampaignForm(FlaskForm):
     """A campaign's settings and email texts."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    questionnaire = SelectField(
+        _l("Questionnaire"),
+        default="table1-v1",
+        description=_l("Fixed once the campaign is created: answers keep the version asked."),
+    )
     opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
     closes_on = DateField(_l("Closes on"), validators=[DataRequired()])
     sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
@@ -104,8 +112,15 @@ class CampaignForm(FlaskForm):
         return {
             name: field.data
             for name, field in self._fields.items()
-            if name not in ("csrf_token", "name")
+            if name not in ("csrf_token", "name", "questionnaire")
         }
+
+    def offer_questionnaires(self) -> None:
+        """List the questionnaire versions in forms/ to choose from."""
+        self.questionnaire.choices = [
+            (definition.name, f"{definition.name}: {_(definition.title)}")
+            for definition in (load_definition(*found) for found in available())
+        ]
 
 
 class CampaignTextsForm(FlaskForm):

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns.models import Campaign, Invitation
+from surveyapp.definitions import Definition, FieldDefinition, load_definition
 from surveyapp.extensions import db
-from surveyapp.questionnaire.definition import Definition, FieldDefinition, load_definition
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry.export import neutralise
 

@@ -31,6 +31,7 @@ from surveyapp.campaigns.models import (
     InvitationToken,
 )
 from surveyapp.database import utcnow
+from surveyapp.definitions import DefinitionError, load_definition, split_name
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import counted
@@ -464,10 +465,23 @@ def _queue_campaign_email(
 
 
 def create_campaign(
-    name: str, closes_on: date, *, actor: str, opens_on: date | None = None, **settings: Any
+    name: str,
+    closes_on: date,
+    *,
+    actor: str,
+    opens_on: date | None = None,
+    questionnaire: str = "table1-v1",
+    **settings: Any,
 ) -> Campaign:
-    """A campaign with the Table 1 questionnaire and default English email texts."""
+    """A campaign asking one questionnaire version of ``forms/`` (``table1-v1`` unless
+    another is chosen; it is fixed once created), with default English email texts."""
     name = name.strip()
+    try:
+        definition = load_definition(*split_name(questionnaire))
+    except (ValueError, FileNotFoundError, DefinitionError) as exc:
+        raise CampaignError(
+            _l("No usable questionnaire %(name)s in forms/.", name=repr(questionnaire))
+        ) from exc
     if not name:
         raise CampaignError(_l("A campaign needs a name."))
     if db.session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
@@ -484,11 +498,24 @@ def create_campaign(
     }
     email_templates.check(fields)
     campaign = Campaign(
-        name=name, opens_on=opens_on, closes_on=closes_on, created_by=actor, **fields
+        name=name,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        created_by=actor,
+        questionnaire_id=definition.id,
+        questionnaire_version=definition.version,
+        **fields,
     )
     db.session.add(campaign)
     db.session.flush()
-    audit("campaign.create", actor, target_type="campaign", target_id=campaign.id, name=name)
+    audit(
+        "campaign.create",
+        actor,
+        target_type="campaign",
+        target_id=campaign.id,
+        name=name,
+        questionnaire=definition.name,
+    )
     return campaign
 
 

@@ -332,8 +332,9 @@ def campaign_list() -> str:
 
 @campaigns.route("/new", methods=["GET", "POST"])
 def campaign_new() -> Any:
-    """Create a campaign (the Table 1 questionnaire, default texts to adapt)."""
+    """Create a campaign: the questionnaire version it asks, dates, default texts to adapt."""
     form = CampaignForm()
+    form.offer_questionnaires()
     if request.method == "GET":
         form.opens_on.data = date.today()  # noqa: DTZ011 - a default for a date picker
         form.sender_email.data = current_app.config["MAIL_DEFAULT_SENDER"]
@@ -346,6 +347,7 @@ def campaign_new() -> Any:
                 settings.pop("closes_on"),
                 actor=current_user.email,
                 opens_on=settings.pop("opens_on"),
+                questionnaire=form.questionnaire.data,
                 **settings,
             )
         except (service.CampaignError, TemplateProblem) as exc:
@@ -364,6 +366,7 @@ def campaign_edit(campaign_id: int) -> Any:
     """Change a campaign's settings and texts."""
     campaign = _campaign(campaign_id)
     form = CampaignForm(obj=campaign)
+    del form.questionnaire  # fixed at creation: answers keep the version they were asked
     if form.validate_on_submit():
         try:
             service.update_campaign(campaign, actor=current_user.email, **form.settings())

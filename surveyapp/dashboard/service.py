@@ -16,9 +16,9 @@ from sqlalchemy.orm import selectinload
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Campaign, ContactLink, Invitation
 from surveyapp.database import utcnow
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
 from surveyapp.i18n import lazy_gettext as _l
-from surveyapp.questionnaire.definition import table1
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import EntryStatus, InvitationStatus, LinkStatus
 

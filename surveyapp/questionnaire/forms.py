@@ -34,9 +34,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from surveyapp.definitions import Definition, FieldDefinition
 from surveyapp.i18n import country_label
 from surveyapp.i18n import lazy_gettext as _l
-from surveyapp.questionnaire.definition import Definition, FieldDefinition
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
 
 MAX_ENTRIES = 30

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from surveyapp.campaigns.models import Contact, Invitation, InvitationToken
 from surveyapp.campaigns.service import set_status, token_hash
 from surveyapp.database import utcnow
+from surveyapp.definitions import Definition, FieldDefinition, Level, load_definition
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
-from surveyapp.questionnaire.definition import Definition, FieldDefinition, Level, load_definition
 from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
 from surveyapp.registry.models import Institution
 from surveyapp.registry.service import controlled_value

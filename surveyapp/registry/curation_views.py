@@ -17,11 +17,11 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from surveyapp.auth.access import restrict
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
-from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import service
 from surveyapp.registry.models import CurationFlag, Entry, Institution
 from surveyapp.vocabulary import ChangeSource, Role

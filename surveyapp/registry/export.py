@@ -18,8 +18,8 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy.orm import selectinload
 
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
-from surveyapp.questionnaire.definition import table1
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import (
     EntryFilters,

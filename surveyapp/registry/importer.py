@@ -16,11 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import counted
 from surveyapp.paths import PACKAGE_DATA_DIR
-from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import values
 from surveyapp.registry.duplicates import DuplicateIndex
 from surveyapp.registry.export import VALUE_COLUMNS, unneutralise

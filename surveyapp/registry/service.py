@@ -14,11 +14,11 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.database import utcnow
+from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.extensions import db
 from surveyapp.history.models import Version
 from surveyapp.history.service import FieldDiff, Provenance, record_version
 from surveyapp.pagination import Page, paginate
-from surveyapp.questionnaire.definition import FieldDefinition, table1
 from surveyapp.registry import values
 from surveyapp.registry.models import (
     CurationFlag,

@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from surveyapp.definitions import FieldDefinition
 from surveyapp.paths import PACKAGE_DATA_DIR
-from surveyapp.questionnaire.definition import FieldDefinition
 from surveyapp.vocabulary import (
     Answer,
     AtmpType,

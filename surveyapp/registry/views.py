@@ -22,11 +22,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
 from surveyapp.history.attribution import author
 from surveyapp.history.service import audit
 from surveyapp.i18n import country_label
-from surveyapp.questionnaire.definition import table1
 from surveyapp.registry import export, service
 from surveyapp.registry.forms import RegistrySearchForm, options
 from surveyapp.registry.models import Institution

@@ -21,12 +21,12 @@ from surveyapp.auth.models import User
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
 from surveyapp.database import utcnow
+from surveyapp.definitions import Definition, FieldDefinition, load_definition
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
 from surveyapp.pagination import Page, paginate
-from surveyapp.questionnaire.definition import Definition, FieldDefinition, load_definition
 from surveyapp.questionnaire.models import Submission, SubmissionVersion
 from surveyapp.registry import duplicates, values
 from surveyapp.registry import service as registry

@@ -9,9 +9,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from surveyapp.campaigns import service
+from surveyapp.definitions import table1
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
-from surveyapp.questionnaire.definition import table1
 from surveyapp.vocabulary import Role
 from tests.campaigns.test_views import coordinator
 from tests.conftest import AuthActions

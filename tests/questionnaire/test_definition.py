@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from surveyapp.questionnaire.definition import (
+from surveyapp.definitions import (
     VOCABULARIES,
     DefinitionError,
     parse_definition,
@@ -61,7 +61,7 @@ def test_every_named_vocabulary_exists():
         (
             'id="x"\nversion=1\ntitle="t"\n[[sections]]\nkey="s"\ntitle="S"\nlevel="entry"\n'
             '[[sections.fields]]\nkey="a"\nlabel="A"\ntype="colour"\n',
-            "type must be one of",
+            "type .colour. must be one of",
         ),
         (
             'id="x"\nversion=1\ntitle="t"\n[[sections]]\nkey="s"\ntitle="S"\nlevel="entry"\n'

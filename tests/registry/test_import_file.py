@@ -9,9 +9,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from surveyapp.definitions import table1 as definition
 from surveyapp.extensions import db
 from surveyapp.history.models import Version
-from surveyapp.questionnaire.definition import table1 as definition
 from surveyapp.registry.models import CurationFlag, Entry, Institution
 from surveyapp.vocabulary import Answer, ChangeSource, FlagKind
 from tests.conftest import write_csv

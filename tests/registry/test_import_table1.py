@@ -7,9 +7,9 @@ import io
 
 from sqlalchemy import func, select
 
+from surveyapp.definitions import table1 as definition
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent, Version
-from surveyapp.questionnaire.definition import table1 as definition
 from surveyapp.registry import export
 from surveyapp.registry.export import unneutralise
 from surveyapp.registry.models import CurationFlag, Entry, Institution

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from surveyapp.questionnaire.definition import table1
+from surveyapp.definitions import table1
 from surveyapp.registry.values import (
     disease_areas,
     read,
