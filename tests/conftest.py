@@ -38,6 +38,7 @@ from surveyapp.campaigns import service as campaign_service
 from surveyapp.campaigns.models import Campaign, Contact
 from surveyapp.database import utcnow
 from surveyapp.definitions import table1 as table1_definition
+from surveyapp.definitions import use_directories
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
 from surveyapp.registry import importer
@@ -83,8 +84,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
     class SessionConfig(config.TestingConfig):
         SQLALCHEMY_DATABASE_URI = _database_url(tmp_path_factory)
-        # The test-only questionnaires (every field type) beside the shipped ones.
-        QUESTIONNAIRE_DIRS = [*config.TestingConfig.QUESTIONNAIRE_DIRS, TEST_FORMS_DIR]
 
     application = create_app(SessionConfig)
     application.test_client_class = FreshContextClient
@@ -138,6 +137,16 @@ def _empty_all_tables(app: Flask) -> None:
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
+
+
+@pytest.fixture
+def test_questionnaires(app: Flask) -> Iterator[None]:
+    """The test-only questionnaires (tests/definitions/forms: every field type, a condition,
+    a data vocabulary) beside the shipped ones, for one test."""
+    shipped = list(app.config["QUESTIONNAIRE_DIRS"])
+    use_directories([*shipped, TEST_FORMS_DIR])
+    yield
+    use_directories(shipped)
 
 
 @pytest.fixture

@@ -27,8 +27,12 @@ from surveyapp.definitions.model import (
     Level,
     Section,
 )
-from surveyapp.definitions.vocabularies import VOCABULARIES_DIR, vocabulary_exists
-from surveyapp.paths import FORMS_DIR
+from surveyapp.definitions.vocabularies import (
+    DEFINITION_DIRS,
+    VOCABULARIES_DIR,
+    load_vocabulary,
+    vocabulary_exists,
+)
 
 TABLE1 = ("table1", 1)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)-v(?P<version>[1-9][0-9]*)\.toml$")
@@ -216,7 +220,7 @@ def check_file(path: Path) -> Definition:
     return definition
 
 
-_directories: list[Path] = [FORMS_DIR]
+_directories = DEFINITION_DIRS
 
 
 def use_directories(directories: list[Path]) -> None:
@@ -224,6 +228,7 @@ def use_directories(directories: list[Path]) -> None:
     the tests add a folder of test-only definitions)."""
     _directories[:] = [Path(d) for d in directories]
     load_definition.cache_clear()
+    load_vocabulary.cache_clear()
 
 
 def available() -> list[tuple[str, int]]:
@@ -259,6 +264,17 @@ def load_definition(definition_id: str = TABLE1[0], version: int = TABLE1[1]) ->
     """Read and check ``<id>-v<version>.toml``; cached, since definitions never change once
     a campaign has used them."""
     return check_file(definition_path(definition_id, version))
+
+
+def registry_fields() -> tuple[FieldDefinition, ...]:
+    """Every field a definition in use asks, once per key: the registry holds a value for
+    each. The newest version of each definition names a key's label; a field dropped by
+    a later version stays (its stored values and history are kept)."""
+    fields: dict[str, FieldDefinition] = {}
+    for definition_id, version in sorted(available(), key=lambda found: found[1]):
+        for field in load_definition(definition_id, version).fields:
+            fields[field.key] = field
+    return tuple(fields.values())
 
 
 def table1() -> Definition:

@@ -29,6 +29,9 @@ CODE_VOCABULARIES: dict[str, type[Vocabulary] | None] = {
     "countries": None,  # ISO 3166-1 through pycountry: surveyapp.vocabulary.countries()
 }
 VOCABULARIES_DIR = FORMS_DIR / "vocabularies"
+# Folders of definitions, in order; each may hold a vocabularies/ folder (see
+# surveyapp.definitions.loader.use_directories, which sets it).
+DEFINITION_DIRS: list[Path] = [FORMS_DIR]
 _NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)-v(?P<version>[1-9][0-9]*)$")
 
 
@@ -105,19 +108,21 @@ def parse_vocabulary(text: str, source: str = "<string>") -> DataVocabulary:
 
 
 @cache
-def load_vocabulary(name: str, directory: Path = VOCABULARIES_DIR) -> DataVocabulary:
-    """The data vocabulary ``<id>-v<version>``; VocabularyError when there is none."""
+def load_vocabulary(name: str, directory: Path | None = None) -> DataVocabulary:
+    """The data vocabulary ``<id>-v<version>`` from ``directory``, else from the
+    vocabularies/ folder of each definitions folder; VocabularyError when there is none."""
+    folders = [directory] if directory else [d / "vocabularies" for d in DEFINITION_DIRS]
     match = _NAME.match(name)
-    path = directory / f"{name}.toml"
-    if match is None or not path.exists():
-        raise VocabularyError(f"no vocabulary {name!r} (neither in code nor in {directory})")
+    path = next((f / f"{name}.toml" for f in folders if (f / f"{name}.toml").exists()), None)
+    if match is None or path is None:
+        raise VocabularyError(f"no vocabulary {name!r} (neither in code nor in {folders})")
     vocabulary = parse_vocabulary(path.read_text(encoding="utf-8"), str(path))
     if vocabulary.name != name:
         raise VocabularyError(f"{path}: declares {vocabulary.name}, not {name}")
     return vocabulary
 
 
-def vocabulary_exists(name: str, directory: Path = VOCABULARIES_DIR) -> bool:
+def vocabulary_exists(name: str, directory: Path | None = None) -> bool:
     """True when a definition may name ``name``."""
     if name in CODE_VOCABULARIES:
         return True

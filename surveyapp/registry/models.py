@@ -19,6 +19,14 @@ Every field keeps two things side by side:
   printed, and ``printed`` keeps that text forever, for every column of the row. A later
   change that replaces a value replaces the shown text with a rendering of the new value.
 
+Fields that later questionnaires ask beyond Table 1's columns (capacity, trial units, the
+technologies of a centre ...) live in ``answers``, one JSON object per institution and per
+entry keyed by field key, in the shapes of :mod:`surveyapp.definitions.answers`. A JSON
+column per level rather than a table of answer rows: a new field needs no migration and no
+join, the row's version counter covers its answers for optimistic locking, and the history
+already records each field's old and new value as JSON. Which keys are allowed, and their
+types, is the definitions' business (checked when a value is written), not the schema's.
+
 Entries are never deleted, only retired with a reason. Changes are written through
 :mod:`surveyapp.registry.service`, which records a version per change.
 """
@@ -55,6 +63,8 @@ class Institution(db.Model):
     website_domain: Mapped[str | None] = mapped_column(String(255), index=True)
     printed: Mapped[dict[str, Any] | None] = mapped_column()
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Values of fields beyond Table 1's columns, keyed by field key (see below).
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)
@@ -122,6 +132,8 @@ class Entry(db.Model):
 
     printed: Mapped[dict[str, Any] | None] = mapped_column()
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Values of fields beyond Table 1's columns, keyed by field key (see below).
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     search_text: Mapped[str] = mapped_column(Text, default="")
     disease_text: Mapped[str] = mapped_column(Text, default="")
     # Derived, kept by registry.service.refresh_search_text: the institution's country

@@ -13,7 +13,7 @@ from tests.campaigns.test_views import coordinator
 from tests.conftest import csrf_token
 
 
-def test_the_command_line_creates_a_campaign_on_a_chosen_version(runner, ctx):
+def test_the_command_line_creates_a_campaign_on_a_chosen_version(runner, ctx, test_questionnaires):
     result = runner.invoke(
         args=[
             "campaigns",
@@ -42,7 +42,9 @@ def test_the_default_is_table1_v1_and_an_unknown_version_is_refused(runner, ctx)
     assert refused.exit_code != 0 and "No usable questionnaire" in refused.output
 
 
-def test_the_campaign_form_offers_every_version_and_the_edit_form_none(app, make_user, ctx):
+def test_the_campaign_form_offers_every_version_and_the_edit_form_none(
+    app, make_user, ctx, test_questionnaires
+):
     staff = coordinator(app, make_user)
     page = staff.get("/campaigns/new").get_data(as_text=True)
     for name in ("table1-v1", "everything-v1", "everything-v2"):
