@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import public_views
+    from surveyapp.questionnaire import staff_views as questionnaire_staff
     from surveyapp.questionnaire import views as questionnaire_views
     from surveyapp.registry import curation_views, staff_views
     from surveyapp.registry.cli import registry_cli
@@ -169,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         link_views.blueprint,
         questionnaire_views.blueprint,
         public_views.blueprint,
+        questionnaire_staff.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
