@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.database import utcnow
-from surveyapp.definitions import FieldDefinition, table1
+from surveyapp.definitions import FieldDefinition, answers, registry_fields, table1
 from surveyapp.extensions import db
 from surveyapp.history.models import Version
 from surveyapp.history.service import FieldDiff, Provenance, record_version
@@ -47,8 +47,19 @@ class EntryNotFound(RegistryError):
 Target = Institution | Entry
 
 
+def generic_fields() -> dict[str, FieldDefinition]:
+    """Every field of a generic type that a definition in use asks, by key: the registry
+    keeps their values in ``answers`` (any level, any version, dropped ones included)."""
+    return {f.key: f for f in registry_fields() if answers.is_generic(f)}
+
+
 def controlled_value(target: Target, key: str) -> Any:
-    """A field's controlled value as JSON-able Python (see :mod:`.values` for shapes)."""
+    """A field's controlled value as JSON-able Python (see :mod:`.values` for shapes; a
+    generic field's value is its ``answers`` item, in :mod:`surveyapp.definitions.answers`'
+    shapes, None when never answered)."""
+    stored = target.answers or {}  # None until a new row is flushed
+    if key in stored or key in generic_fields():
+        return stored.get(key)
     if isinstance(target, Institution):
         return {
             "institution": target.name,
