@@ -17,7 +17,8 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from surveyapp.auth.access import restrict
-from surveyapp.definitions import table1
+from surveyapp.definitions import FieldDefinition, answers, table1
+from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import gettext as _
@@ -66,7 +67,8 @@ def _edit_form(target: service.Target, **kwargs: Any) -> EditForm:
         pass
 
     for definition in service.editable_fields(target):
-        field_class = TextAreaField if definition.type == "term_list" else StringField
+        multiline = definition.type in ("term_list", "text_list", "long_text")
+        field_class = TextAreaField if multiline else StringField
         setattr(
             Form,
             definition.key,
@@ -138,9 +140,38 @@ def edit(kind: str, target_id: int) -> Any:
         target=target,
         form=form,
         fields=service.editable_fields(target),
+        hints={f.key: _hint(f) for f in service.editable_fields(target) if answers.is_generic(f)},
         flags=_flags(target),
         flag_form=RowVersionForm(row_version="0"),
     ), status
+
+
+def _hint(field: FieldDefinition) -> str:
+    """How to type a generic field's value so that it reads like an import."""
+    match field.type:
+        case "integer" | "decimal":
+            hint = _("A whole number") if field.type == "integer" else _("A number")
+            bounds = [
+                _("at least %(min)s", min=_number(field.min)) if field.min is not None else "",
+                _("at most %(max)s", max=_number(field.max)) if field.max is not None else "",
+                _(field.unit) if field.unit else "",
+            ]
+            return ", ".join([hint, *[b for b in bounds if b]]) + "."
+        case "date":
+            return _("A date as YYYY-MM-DD.")
+        case "yes_no_unknown" | "choice":
+            offered = "; ".join(str(label) for _code, label in choices(field.vocabulary or ""))
+            return _("One of: %(choices)s.", choices=offered)
+        case "multi_choice":
+            offered = "; ".join(str(label) for _code, label in choices(field.vocabulary or ""))
+            return _("Any of, separated by “; ”: %(choices)s.", choices=offered)
+        case "text_list":
+            return _("Items separated by “; ” or one per line.")
+    return ""
+
+
+def _number(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
 
 
 def _flags(target: service.Target) -> list[CurationFlag]:
@@ -181,6 +212,7 @@ def history(kind: str, target_id: int) -> str:
 
 def _labels() -> dict[str, str]:
     labels = {f.key: f.heading for f in table1().fields}
+    labels |= {key: f.heading for key, f in service.generic_fields().items()}
     labels |= {"status": "Status", "contact_public": "Contact shown publicly"}
     return labels
 

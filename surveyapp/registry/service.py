@@ -173,19 +173,33 @@ def change_fields(
 
     Besides the questionnaire's fields, an entry's ``status`` (text: the retirement reason)
     and ``contact_public`` (the recorded consent to show its contact) change this way too.
-    Fields whose value and text are unchanged are skipped; with nothing left, no version is
-    written and None is returned.
+    A generic field's value is checked through :func:`answers.read` (a bad value or a key
+    no definition asks at this level raises a RegistryError) and written into ``answers``;
+    its text is always the rendering of its value. Fields whose value and text are
+    unchanged are skipped; with nothing left, no version is written and None is returned.
     """
+    generic = generic_fields()
     diffs = []
     for key, update in updates.items():
-        old_value, old_text = controlled_value(target, key), target.texts.get(key)
+        field = generic.get(key)
+        if field is not None:
+            update = _checked(target, field, update)
+            old_value = controlled_value(target, key)
+            old_text: str | None = answers.render(field, old_value)
+        else:
+            _check_known(key)
+            old_value, old_text = controlled_value(target, key), target.texts.get(key)
         if old_value == update.value and (old_text or "") == update.text:
             continue
         diffs.append(FieldDiff(key, old_value, update.value, old_text, update.text))
-        _assign(target, key, update.value, update.text)
+        if field is not None:
+            _assign_answer(target, key, update.value)
+        else:
+            _assign(target, key, update.value, update.text)
     if not diffs:
         return None
-    target.texts = {**target.texts, **{d.field: d.new_text for d in diffs}}
+    texts = {d.field: d.new_text for d in diffs if d.field not in generic}
+    target.texts = {**target.texts, **texts}
     for entry in target.entries if isinstance(target, Institution) else [target]:
         refresh_search_text(entry)
     target.updated_at = utcnow()
@@ -199,6 +213,39 @@ def change_fields(
     if provenance.source in MERGES:
         close_replaced_flags(target, [d.field for d in diffs], provenance, version)
     return version
+
+
+# Keys change_fields takes besides the questionnaires' fields.
+_RECORD_KEYS = frozenset({"status", "contact_public"})
+
+
+def _check_known(key: str) -> None:
+    if key not in _RECORD_KEYS and key not in {f.key for f in table1().fields}:
+        raise RegistryError(f"{key!r} is no field of the registry")
+
+
+def _checked(target: Target, field: FieldDefinition, update: FieldUpdate) -> FieldUpdate:
+    """A generic field's new value read again as its type reads typed input (so only the
+    stored shapes, allowed codes and bounds get in), with its rendering as the text."""
+    level = "institution" if isinstance(target, Institution) else "entry"
+    if field.level != level:
+        raise RegistryError(f"{field.key!r} is an {field.level} field, not an {level} field")
+    raw = update.value
+    if raw is not None and not isinstance(raw, list):
+        raw = str(raw)
+    elif isinstance(raw, list):
+        raw = [str(item) for item in raw]
+    reading = answers.read(field, raw)
+    if reading.problem:
+        raise FieldProblems({field.key: reading.problem})
+    return FieldUpdate(reading.value, answers.render(field, reading.value))
+
+
+def _assign_answer(target: Target, key: str, value: Any) -> None:
+    """Write a generic field's value as a new ``answers`` object (so the change is seen and
+    flushed); no answer removes the key."""
+    stored = {k: v for k, v in (target.answers or {}).items() if k != key}
+    target.answers = stored if value is None else {**stored, key: value}
 
 
 # Changes a curator decided on: a value they take or type replaces a flagged one.
@@ -276,14 +323,23 @@ def add_entry(
 def updates_from_text(
     fields: tuple[FieldDefinition, ...], texts: dict[str, str]
 ) -> tuple[dict[str, FieldUpdate], dict[str, str]]:
-    """Read texts into field updates; returns the updates and a problem per field key."""
+    """Read texts into field updates; returns the updates and a problem per field key.
+
+    Generic fields are read by :func:`answers.read` (lists separated by "; " or lines) and
+    show the rendering of what was read.
+    """
     updates: dict[str, FieldUpdate] = {}
     problems: dict[str, str] = {}
     for definition in fields:
         if definition.key not in texts:
             continue
-        reading = values.read(definition, texts[definition.key])
-        updates[definition.key] = FieldUpdate(reading.value, (texts[definition.key] or "").strip())
+        text = (texts[definition.key] or "").strip()
+        if answers.is_generic(definition):
+            reading: Any = answers.read(definition, text)
+            text = answers.render(definition, reading.value)
+        else:
+            reading = values.read(definition, text)
+        updates[definition.key] = FieldUpdate(reading.value, text)
         if reading.problem:
             problems[definition.key] = reading.problem
     return updates, problems
@@ -578,13 +634,23 @@ class FieldProblems(RegistryError):
 
 
 def editable_fields(target: Target) -> tuple[FieldDefinition, ...]:
-    """The Table 1 fields a curator edits on an institution or an entry."""
+    """The fields a curator edits on an institution or an entry: Table 1's, then every
+    generic field a definition in use asks at that level."""
     level = "institution" if isinstance(target, Institution) else "entry"
-    return table1().level_fields(level)  # type: ignore[arg-type]
+    generic = tuple(f for f in generic_fields().values() if f.level == level)
+    return table1().level_fields(level) + generic  # type: ignore[arg-type]
 
 
 def edit_text(target: Target, key: str) -> str:
-    """A field's text as a curator edits it: the shown text, or a rendering of the value."""
+    """A field's text as a curator edits it: the shown text, or a rendering of the value
+    (a generic field's read back as typed: numbers without their unit, items joined
+    with "; ")."""
+    field = generic_fields().get(key)
+    if field is not None:
+        value = controlled_value(target, key)
+        if field.type in ("integer", "decimal"):
+            return "" if value is None else str(value)
+        return answers.render(field, value)
     shown = target.texts.get(key)
     if shown:
         return str(shown)
