@@ -1,7 +1,10 @@
 """The registry as records: one shape for the API and the CSV, XLSX and JSON exports.
 
 Columns are named as in the seed CSV (so an export re-imports cleanly) and hold the shown
-text; controlled values sit in columns of their own. Personal data (contact person and
+text; controlled values sit in columns of their own. Fields of later questionnaires (the
+generic ones of :mod:`surveyapp.registry.generic`) follow, one column per field key with
+the stored value (codes, numbers, ISO dates; lists joined with "; " in CSV and XLSX, kept
+as lists in JSON). Personal data (contact person and
 email) is left out unless the caller may see it or the entry's contact consented to being
 published. Cells a spreadsheet would run as a formula are neutralised with a leading
 apostrophe, which :func:`unneutralise` removes again on import.
@@ -20,11 +23,11 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.definitions import table1
 from surveyapp.extensions import db
+from surveyapp.registry.generic import answer_values, filtered, generic_fields
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import (
     EntryFilters,
     entries_needing_curation,
-    filtered_entries,
     needs_curation_clause,
 )
 from surveyapp.registry.service import shown_text as _shown_text
@@ -106,14 +109,15 @@ def entry_record(
         "table1_fields_filled": entry.filled_fields,
         "needs_curation": needs_curation,
     }
-    return record
+    return record | answer_values(entry, include_personal=include_personal)
 
 
 def export_columns(include_personal: bool) -> list[str]:
     """Header of CSV and XLSX exports: the seed CSV's columns, then the controlled values."""
     definition = table1()
     extra = [f.key for f in definition.fields if not f.in_table1 and include_personal]
-    return [*definition.table1_columns, *extra, "source_row", *VALUE_COLUMNS]
+    answers = [f.key for f in generic_fields(include_personal=include_personal)]
+    return [*definition.table1_columns, *extra, "source_row", *VALUE_COLUMNS, *answers]
 
 
 def _flat(record: dict[str, Any], column: str) -> str:
@@ -122,7 +126,7 @@ def _flat(record: dict[str, Any], column: str) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "; ".join(value)
+        return "; ".join(map(str, value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
@@ -137,14 +141,17 @@ def page_records(entries: list[Entry], *, staff: bool) -> list[dict[str, Any]]:
     ]
 
 
-def export_records(filters: EntryFilters, *, staff: bool) -> Iterator[dict[str, Any]]:
-    """Records of every entry matching the filters, in Table 1 order, streamed in batches.
+def export_records(
+    filters: EntryFilters, *, staff: bool, answers: dict[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Records of every entry matching the filters (and the directory's filters on answers
+    to generic fields), in Table 1 order, streamed in batches.
 
     Staff exports carry personal data and curation state; public ones neither.
     """
     flagged = needs_curation_clause().label("needs_curation")
     query = (
-        filtered_entries(filters)
+        filtered(filters, answers or {})
         .add_columns(flagged)
         .order_by(Entry.source_row.asc().nulls_last(), Entry.id)
         .options(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SearchField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.registry.generic import filter_choices, filter_fields
 from surveyapp.registry.service import SORTS
 from surveyapp.vocabulary import Answer, AtmpType
 
@@ -57,3 +59,31 @@ class RegistrySearchForm(FlaskForm):
     page = IntegerField(
         _l("Page"), validators=[Optional(), NumberRange(min=1, max=100_000)], default=1
     )
+    # Keys of the selects :func:`search_form` adds for generic fields.
+    answer_filters: tuple[str, ...] = ()
+
+    @property
+    def answer_fields(self) -> list[Any]:
+        """The selects for generic fields, in the definitions' order."""
+        return [self[key] for key in self.answer_filters]
+
+
+def search_form(formdata: Any) -> RegistrySearchForm:
+    """The search form with, after the fixed filters, a select for every choice,
+    multi-choice and yes/no/unknown field of the definitions in use (named by its key);
+    ``answer_filters`` lists those fields' names in order."""
+    language = str(get_locale() or "en")
+    fields = filter_fields()
+    form_class = type(
+        "RegistrySearchFormWithAnswers",
+        (RegistrySearchForm,),
+        {
+            f.key: SelectField(
+                _l(f.heading), choices=options(filter_choices(f, language)), default=""
+            )
+            for f in fields
+        },
+    )
+    form = form_class(formdata, meta={"csrf": False})
+    form.answer_filters = tuple(f.key for f in fields)
+    return form

@@ -18,25 +18,27 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
-from surveyapp.definitions import table1
+from surveyapp.definitions import VOCABULARIES, registry_fields, table1
+from surveyapp.definitions.answers import render
 from surveyapp.extensions import db
 from surveyapp.history.attribution import author
 from surveyapp.history.service import audit
-from surveyapp.i18n import country_label
-from surveyapp.registry import export, service
-from surveyapp.registry.forms import RegistrySearchForm, options
-from surveyapp.registry.models import Institution
+from surveyapp.i18n import country_label, gettext
+from surveyapp.registry import export, generic, service
+from surveyapp.registry.forms import RegistrySearchForm, options, search_form
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import country_name
 
 blueprint = Blueprint("registry", __name__)
 
 
-def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, list[str]]:
-    form = RegistrySearchForm(request.args, meta={"csrf": False})
+def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, dict[str, str], list[str]]:
+    form = search_form(request.args)
     codes = db.session.scalars(
         select(Institution.country_code).where(Institution.country_code.is_not(None)).distinct()
     )
@@ -64,16 +66,17 @@ def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, list[str]]
         needs_curation=is_staff() and bool(valid("needs_curation")),
         sort=valid("sort") or "row",
     )
-    return form, filters, errors
+    answers = {key: valid(key) or "" for key in form.answer_filters}
+    return form, filters, answers, errors
 
 
 @blueprint.get("/")
 def index() -> str:
     """The registry as a table like Table 1, searchable, filterable, sortable, paged."""
-    form, filters, errors = _search_form()
+    form, filters, answers, errors = _search_form()
     page_number = form.page.data if "page" not in form.errors and form.page.data else 1
-    page = service.search_entries(
-        filters, page=page_number, per_page=current_app.config["REGISTRY_PAGE_SIZE"]
+    page = generic.search(
+        filters, answers, page=page_number, per_page=current_app.config["REGISTRY_PAGE_SIZE"]
     )
     records = export.page_records(page.items, staff=is_staff())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -86,6 +89,21 @@ def index() -> str:
         definition=table1(),
         args=args,
     )
+
+
+def _shown_answers(owner: Institution | Entry, level: str) -> list[tuple[str, str]]:
+    """(label, text in the page's language) of each public generic field of this level that
+    has an answer; personal ones are never shown here. Labels of vocabularies kept in
+    code are translated by the catalogue, those of data vocabularies by their file."""
+    language = str(get_locale() or "en")
+    shown = []
+    for field in generic.generic_fields():
+        text = render(field, (owner.answers or {}).get(field.key), language)
+        if field.type in ("yes_no_unknown", "choice") and field.vocabulary in VOCABULARIES:
+            text = gettext(text) if text else text
+        if field.level == level and text:
+            shown.append((field.heading, text))
+    return shown
 
 
 @blueprint.get("/institutions/<int:institution_id>")
@@ -102,20 +120,27 @@ def institution(institution_id: int) -> str:
             entry, include_personal=staff, needs_curation=bool(flags) if staff else None
         )
         entries.append(
-            {"entry": entry, "record": record, "flags": flags, "history": service.history(entry)}
+            {
+                "entry": entry,
+                "record": record,
+                "flags": flags,
+                "history": service.history(entry),
+                "answers": _shown_answers(entry, "entry"),
+            }
         )
     return render_template(
         "registry/institution.html",
         institution=found,
         entries=entries,
         history=service.history(found),
+        answers=_shown_answers(found, "institution"),
         definition=table1(),
         country_name=country_name,
         country_label=country_label,
-        labels={f.key: f.heading for f in table1().fields},
+        labels={f.key: f.heading for f in registry_fields()},
         staff=staff,
         author=lambda version: author(version, staff=staff),
-        personal_keys={f.key for f in table1().fields if f.personal},
+        personal_keys={f.key for f in registry_fields() if f.personal},
     )
 
 
@@ -127,7 +152,7 @@ def export_registry(fmt: str) -> Response:
     """
     if fmt not in ("csv", "xlsx", "json"):
         abort(404, description="Exports are available as .csv, .xlsx and .json.")
-    _form, filters, _errors = _search_form()
+    _form, filters, answers, _errors = _search_form()
     actor = current_user.email if current_user.is_authenticated else "anonymous"
     db.session.commit()  # end the read, so the audit event starts a writing transaction
     audit(
@@ -138,7 +163,7 @@ def export_registry(fmt: str) -> Response:
         include_personal=False,
     )
     db.session.commit()
-    records = export.export_records(filters, staff=False)
+    records = export.export_records(filters, staff=False, answers=answers)
     filename = f"atmp-registry-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011 - a file name
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
