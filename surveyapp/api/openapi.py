@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from surveyapp.definitions import table1
+from surveyapp.definitions.answers import json_schema
+from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
+from surveyapp.registry.statistics import counted_fields
 from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
     Answer,
@@ -70,6 +73,11 @@ def entry_schema() -> dict[str, Any]:
             "description": "Staff only: open curation flags; null for the public",
         },
     }
+    for field in generic_fields(include_personal=True):
+        description = f"{field.label} ({field.level} level)"
+        if field.personal:
+            description = f"{field.label}: staff only; null for the public"
+        properties[field.key] = json_schema(field) | {"description": description}
     required = [k for k in properties if k != "needs_curation"]
     return {
         "type": "object",
@@ -85,6 +93,131 @@ def _counts(description: str) -> dict[str, Any]:
         "description": description,
         "additionalProperties": {"type": "integer", "minimum": 0},
     }
+
+
+# The figures of Table 1's fields in /stats; see stats_schema for the rest.
+_STATS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "entries": {"type": "integer", "minimum": 0},
+        "entries_by_country": _counts("Active entries per ISO country code"),
+        "entries_by_atmp_type": _counts("Active entries per ATMP type"),
+        "entries_by_disease_area": _counts(
+            "Active entries per disease area of the diseases targeted"
+        ),
+        "entries_by_contract_research": _counts("Per contract research answer"),
+        "entries_by_routine_application": _counts("Per routine application answer"),
+        "patients_treated_by_country": _counts("Sum of patients per country code"),
+        "patients_treated_by_country_detail": {
+            "type": "object",
+            "description": "Per country: the sum, the sum per qualifier, and "
+            "how many entries give a number or none",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer", "minimum": 0},
+                    "entries_with_number": {"type": "integer", "minimum": 0},
+                    "entries_without_number": {"type": "integer", "minimum": 0},
+                    "by_qualifier": _counts("Sum of patients per qualifier"),
+                },
+                "required": [
+                    "total",
+                    "entries_with_number",
+                    "entries_without_number",
+                    "by_qualifier",
+                ],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": [
+        "entries",
+        "entries_by_country",
+        "entries_by_atmp_type",
+        "entries_by_disease_area",
+        "entries_by_contract_research",
+        "entries_by_routine_application",
+        "patients_treated_by_country",
+        "patients_treated_by_country_detail",
+    ],
+    "additionalProperties": False,
+}
+
+
+def answer_statistics_schema() -> dict[str, Any]:
+    """JSON Schema of the figures per generic field in ``/stats``: counts per code for
+    vocabulary fields, a distribution for integer fields."""
+    counts = {
+        "type": "object",
+        "properties": {
+            "level": {"enum": ["institution", "entry"]},
+            "counted": {"enum": ["institutions", "entries"]},
+            "kind": {"const": "counts"},
+            "counts": _counts("Per code; 'unknown' for no answer"),
+        },
+        "required": ["level", "counted", "kind", "counts"],
+        "additionalProperties": False,
+    }
+    number = {"type": ["integer", "null"]}
+    distribution = {
+        "type": "object",
+        "properties": {
+            "level": {"enum": ["institution", "entry"]},
+            "counted": {"enum": ["institutions", "entries"]},
+            "kind": {"const": "distribution"},
+            "answers": {"type": "integer", "minimum": 0},
+            "unanswered": {"type": "integer", "minimum": 0},
+            "min": number,
+            "median": {"type": ["number", "null"]},
+            "max": number,
+            "buckets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "from": {"type": "integer"},
+                        "to": {"type": "integer"},
+                        "count": {"type": "integer", "minimum": 0},
+                    },
+                    "required": ["from", "to", "count"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": [
+            "level",
+            "counted",
+            "kind",
+            "answers",
+            "unanswered",
+            "min",
+            "median",
+            "max",
+            "buckets",
+        ],
+        "additionalProperties": False,
+    }
+    properties = {
+        field.key: counts if field.type != "integer" else distribution for field in counted_fields()
+    }
+    return {
+        "type": "object",
+        "description": "Per field of a later questionnaire: active entries (or institutions "
+        "with one, for institution-level fields) per answer, or the distribution of a number",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def stats_schema() -> dict[str, Any]:
+    """JSON Schema of ``/stats``; figures of generic fields only when a definition in use
+    asks one."""
+    schema = dict(_STATS)
+    if counted_fields():
+        schema["properties"] = schema["properties"] | {"answers": answer_statistics_schema()}
+        schema["required"] = [*schema["required"], "answers"]
+    return schema
 
 
 def openapi_document() -> dict[str, Any]:
@@ -115,6 +248,16 @@ def openapi_document() -> dict[str, Any]:
             "description": "Words to find in any public field",
             "schema": {"type": "string", "maxLength": 200},
         },
+    ]
+    filter_params += [
+        {
+            "name": field.key,
+            "in": "query",
+            "description": f"{field.label}: entries whose answer is (or, for a multi-choice, "
+            "includes) this code",
+            "schema": {"type": "string", "enum": [code for code, _ in filter_choices(field)]},
+        }
+        for field in filter_fields()
     ]
     problem = {
         "description": "A problem document",
@@ -209,52 +352,7 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["items", "total", "page", "per_page", "pages"],
                     "additionalProperties": False,
                 },
-                "Stats": {
-                    "type": "object",
-                    "properties": {
-                        "entries": {"type": "integer", "minimum": 0},
-                        "entries_by_country": _counts("Active entries per ISO country code"),
-                        "entries_by_atmp_type": _counts("Active entries per ATMP type"),
-                        "entries_by_disease_area": _counts(
-                            "Active entries per disease area of the diseases targeted"
-                        ),
-                        "entries_by_contract_research": _counts("Per contract research answer"),
-                        "entries_by_routine_application": _counts("Per routine application answer"),
-                        "patients_treated_by_country": _counts("Sum of patients per country code"),
-                        "patients_treated_by_country_detail": {
-                            "type": "object",
-                            "description": "Per country: the sum, the sum per qualifier, and "
-                            "how many entries give a number or none",
-                            "additionalProperties": {
-                                "type": "object",
-                                "properties": {
-                                    "total": {"type": "integer", "minimum": 0},
-                                    "entries_with_number": {"type": "integer", "minimum": 0},
-                                    "entries_without_number": {"type": "integer", "minimum": 0},
-                                    "by_qualifier": _counts("Sum of patients per qualifier"),
-                                },
-                                "required": [
-                                    "total",
-                                    "entries_with_number",
-                                    "entries_without_number",
-                                    "by_qualifier",
-                                ],
-                                "additionalProperties": False,
-                            },
-                        },
-                    },
-                    "required": [
-                        "entries",
-                        "entries_by_country",
-                        "entries_by_atmp_type",
-                        "entries_by_disease_area",
-                        "entries_by_contract_research",
-                        "entries_by_routine_application",
-                        "patients_treated_by_country",
-                        "patients_treated_by_country_detail",
-                    ],
-                    "additionalProperties": False,
-                },
+                "Stats": stats_schema(),
                 "Problem": {
                     "type": "object",
                     "properties": {

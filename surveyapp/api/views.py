@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from surveyapp.api.openapi import openapi_document
 from surveyapp.auth.access import is_staff
-from surveyapp.registry import export, service
+from surveyapp.registry import export, generic, service
 from surveyapp.registry.statistics import registry_statistics
 from surveyapp.vocabulary import AtmpType, is_country_code
 
@@ -84,16 +84,31 @@ def _filters() -> service.EntryFilters:
     return service.EntryFilters(q=q, country=country, atmp_type=atmp_type)
 
 
+def _answer_filters() -> dict[str, str]:
+    """Filters on the answers to choice, multi-choice and yes/no/unknown fields of later
+    questionnaires, one parameter per field key, each a code of its vocabulary."""
+    answers = {}
+    for field in generic.filter_fields():
+        code = request.args.get(field.key, "").strip()
+        allowed = [value for value, _label in generic.filter_choices(field)]
+        if code and code not in allowed:
+            raise BadParameter(field.key, f"must be one of {', '.join(allowed)}")
+        answers[field.key] = code
+    return answers
+
+
 @blueprint.get("/entries")
 def entries() -> Any:
-    """A page of entries, filtered by country, ATMP type and free text.
+    """A page of entries, filtered by country, ATMP type, free text and answers to the
+    vocabulary fields of later questionnaires.
 
     Staff (session or API token) also get contact persons, emails and curation state.
     """
     filters = _filters()
+    answers = _answer_filters()
     page_number = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
-    page = service.search_entries(filters, page=page_number, per_page=per_page)
+    page = generic.search(filters, answers, page=page_number, per_page=per_page)
     return jsonify(
         items=export.page_records(page.items, staff=is_staff()),
         total=page.total,
@@ -115,7 +130,8 @@ def entry(entry_id: int) -> Any:
 
 @blueprint.get("/stats")
 def stats() -> Any:
-    """Counts by country, ATMP type and answers; patients treated by country."""
+    """Counts by country, ATMP type and answers; patients treated by country; figures per
+    field of later questionnaires."""
     return jsonify(registry_statistics())
 
 

@@ -5,6 +5,12 @@ patients' qualifier, from the entry's own derived country column, so without a j
 one each over the ATMP-type and disease-area link rows. Link rows of retired entries (few)
 are counted separately and subtracted, so the big scans need no join either. Combining the
 small grouped results happens in Python.
+
+Fields of later questionnaires are counted with no code per field: every choice,
+multi-choice and yes/no/unknown field gets its count per code, every integer field its
+distribution (smallest, median, largest and up to five ranges), each in a few SQL
+aggregates over the JSON answers. Entry-level fields count active entries; institution-level
+ones count institutions with an active entry, so a centre with five programmes counts once.
 """
 
 from __future__ import annotations
@@ -12,13 +18,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, exists, func, or_, select
 
+from surveyapp.definitions import FieldDefinition
+from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
-from surveyapp.registry.models import Entry, EntryAtmpType, EntryDiseaseArea
+from surveyapp.registry.generic import FILTER_TYPES, answer_column, answer_is, generic_fields
+from surveyapp.registry.models import Entry, EntryAtmpType, EntryDiseaseArea, Institution
 from surveyapp.vocabulary import EntryStatus, PatientsQualifier
 
 UNKNOWN = "unknown"
+BUCKETS = 5
 QUALIFIED = [q.value for q in PatientsQualifier if q != PatientsQualifier.UNKNOWN]
 
 
@@ -104,7 +114,7 @@ def registry_statistics() -> dict[str, Any]:
             figures["total"] += int(patients or 0)
             figures["entries_with_number"] += int(numbered)
             figures["by_qualifier"][kind] += int(patients or 0)
-    return {
+    figures = {
         "entries": sum(by_country.values()),
         "entries_by_country": dict(by_country),
         "entries_by_atmp_type": _link_counts(EntryAtmpType.atmp_type, EntryAtmpType.entry_id),
@@ -118,3 +128,95 @@ def registry_statistics() -> dict[str, Any]:
         },
         "patients_treated_by_country_detail": dict(sorted(detail.items())),
     }
+    if counted_fields():
+        figures["answers"] = answer_statistics()
+    return figures
+
+
+def counted_fields() -> tuple[FieldDefinition, ...]:
+    """Public generic fields with figures: vocabulary fields and integers."""
+    return tuple(f for f in generic_fields() if f.type in FILTER_TYPES | {"integer"})
+
+
+def _counted_rows(field: FieldDefinition, *columns: Any) -> Select[Any]:
+    """A SELECT of aggregates over what a field's figures count: active entries, or
+    institutions with an active entry."""
+    if field.level == "entry":
+        return select(*columns).select_from(Entry).where(Entry.status == EntryStatus.ACTIVE)
+    active = exists().where(
+        Entry.institution_id == Institution.id, Entry.status == EntryStatus.ACTIVE
+    )
+    return select(*columns).select_from(Institution).where(active)
+
+
+def _code_counts(field: FieldDefinition) -> dict[str, int]:
+    """Rows per code (for a multi-choice: rows whose answer includes it) and rows with no
+    known code under "unknown"; codes nobody chose are left out, as elsewhere."""
+    codes = [code for code, _ in choices(field.vocabulary or "")]
+    counts: Counter[str] = Counter()
+    if field.type == "multi_choice":
+        matches = [answer_is(field, code) for code in codes]
+        sums = [func.coalesce(func.sum(case((m, 1), else_=0)), 0) for m in matches]
+        none = func.coalesce(func.sum(case((or_(*matches), 0), else_=1)), 0)
+        row = db.session.execute(_counted_rows(field, *sums, none)).one()
+        counts = Counter(dict(zip([*codes, UNKNOWN], map(int, row), strict=True)))
+    else:
+        value = answer_column(field).as_string()
+        grouped = db.session.execute(
+            _counted_rows(field, value, func.count()).group_by(value)
+        ).all()
+        for code, n in grouped:
+            counts[code if code in codes else UNKNOWN] += int(n)
+    return {code: n for code, n in counts.items() if n > 0}
+
+
+def _distribution(field: FieldDefinition) -> dict[str, Any]:
+    """How many answered, the smallest, median and largest answer, and up to five equal
+    ranges from smallest to largest with the rows in each."""
+    value = answer_column(field).as_integer()
+    total, answered, low, high = db.session.execute(
+        _counted_rows(field, func.count(), func.count(value), func.min(value), func.max(value))
+    ).one()
+    figures: dict[str, Any] = {
+        "kind": "distribution",
+        "answers": int(answered),
+        "unanswered": int(total) - int(answered),
+        "min": low,
+        "median": None,
+        "max": high,
+        "buckets": [],
+    }
+    if not answered:
+        return figures
+    ordered = _counted_rows(field, value).where(value.is_not(None)).order_by(value).limit(1)
+    middle = [
+        db.session.scalar(ordered.offset(index))
+        for index in sorted({(answered - 1) // 2, answered // 2})
+    ]
+    median = sum(middle) / len(middle)
+    figures["median"] = int(median) if float(median).is_integer() else median
+    width = -(-(high - low + 1) // BUCKETS)
+    edges = [(low + i * width, low + (i + 1) * width - 1) for i in range(BUCKETS)]
+    edges = [(start, min(end, high)) for start, end in edges if start <= high]
+    sums = [func.sum(case((value.between(start, end), 1), else_=0)) for start, end in edges]
+    row = db.session.execute(_counted_rows(field, *sums)).one()
+    figures["buckets"] = [
+        {"from": start, "to": end, "count": int(n or 0)}
+        for (start, end), n in zip(edges, row, strict=True)
+    ]
+    return figures
+
+
+def answer_statistics() -> dict[str, dict[str, Any]]:
+    """Figures per public generic field of the definitions in use, keyed by field key."""
+    figures: dict[str, dict[str, Any]] = {}
+    for field in counted_fields():
+        scope = {
+            "level": field.level,
+            "counted": "entries" if field.level == "entry" else "institutions",
+        }
+        if field.type == "integer":
+            figures[field.key] = scope | _distribution(field)
+        else:
+            figures[field.key] = scope | {"kind": "counts", "counts": _code_counts(field)}
+    return figures
