@@ -153,9 +153,10 @@ def answer_statistics_schema() -> dict[str, Any]:
             "level": {"enum": ["institution", "entry"]},
             "counted": {"enum": ["institutions", "entries"]},
             "kind": {"const": "counts"},
+            "total": {"type": "integer", "minimum": 0, "description": "Entries or institutions"},
             "counts": _counts("Per code; 'unknown' for no answer"),
         },
-        "required": ["level", "counted", "kind", "counts"],
+        "required": ["level", "counted", "kind", "total", "counts"],
         "additionalProperties": False,
     }
     number = {"type": ["integer", "null"]}

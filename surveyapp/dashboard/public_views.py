@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 
 from surveyapp.dashboard import charts
+from surveyapp.dashboard.answer_tables import answer_table_named, answer_tables
 from surveyapp.dashboard.tables import statistics_tables, table_named
 from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
@@ -22,9 +23,10 @@ blueprint = Blueprint("statistics", __name__)
 
 @blueprint.get("/statistics")
 def statistics() -> str:
-    """Every statistics table with a bar chart and a CSV download."""
+    """Every statistics table with a bar chart and a CSV download, Table 1's analysis first,
+    then one per counted field of later questionnaires."""
     figures = registry_statistics()
-    tables = statistics_tables(figures)
+    tables = statistics_tables(figures) + answer_tables(figures)
     return render_template(
         "dashboard/statistics.html",
         tables=tables,
@@ -36,7 +38,7 @@ def statistics() -> str:
 @blueprint.get("/statistics/<name>.csv")
 def statistics_csv(name: str) -> Response:
     """One statistics table as CSV, headings in the reader's language."""
-    table = table_named(name)
+    table = table_named(name) or answer_table_named(name)
     if table is None:
         abort(404, description=_("There is no statistics table of that name."))
     buffer = io.StringIO()

@@ -218,5 +218,10 @@ def answer_statistics() -> dict[str, dict[str, Any]]:
         if field.type == "integer":
             figures[field.key] = scope | _distribution(field)
         else:
-            figures[field.key] = scope | {"kind": "counts", "counts": _code_counts(field)}
+            total = db.session.scalar(_counted_rows(field, func.count()))
+            figures[field.key] = scope | {
+                "kind": "counts",
+                "total": int(total or 0),
+                "counts": _code_counts(field),
+            }
     return figures

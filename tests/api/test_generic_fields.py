@@ -103,6 +103,7 @@ def test_stats_count_choices_and_describe_integers(client, spec, answered):
         "level": "entry",
         "counted": "entries",
         "kind": "counts",
+        "total": 4,
         "counts": {"car_t": 1, "aav": 2, "unknown": 1},
     }
     assert answers["platforms"]["counts"] == {"car_t": 1, "aav": 2, "unknown": 2}
