@@ -161,9 +161,11 @@ def _code_counts(field: FieldDefinition) -> dict[str, int]:
         row = db.session.execute(_counted_rows(field, *sums, none)).one()
         counts = Counter(dict(zip([*codes, UNKNOWN], map(int, row), strict=True)))
     else:
-        value = answer_column(field).as_string()
+        # Grouped over a subquery's column: PostgreSQL would not match a GROUP BY
+        # expression carrying its own bound key to the selected one.
+        answers = _counted_rows(field, answer_column(field).as_string().label("code")).subquery()
         grouped = db.session.execute(
-            _counted_rows(field, value, func.count()).group_by(value)
+            select(answers.c.code, func.count()).group_by(answers.c.code)
         ).all()
         for code, n in grouped:
             counts[code if code in codes else UNKNOWN] += int(n)
