@@ -21,7 +21,8 @@ from surveyapp.auth.models import User
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
 from surveyapp.database import utcnow
-from surveyapp.definitions import Definition, FieldDefinition, load_definition
+from surveyapp.definitions import Definition, FieldDefinition, load_definition, table1
+from surveyapp.definitions import answers as answer_types
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import lazy_gettext as _l
@@ -208,9 +209,32 @@ def same(a: Any, b: Any) -> bool:
     return _normal(a) == _normal(b)
 
 
+def shown(field: FieldDefinition, value: Any) -> str:
+    """The text a curator reads for a value: Table 1's rendering, or a generic type's."""
+    if answer_types.is_generic(field):
+        return answer_types.render(field, value)
+    return values.render(field, value)
+
+
+def read_typed(field: FieldDefinition, text: str) -> Any:
+    """Read a curator's corrected text as the field's type reads it (a Reading)."""
+    if answer_types.is_generic(field):
+        return answer_types.read(field, text)
+    return values.read(field, text)
+
+
+def held(field: FieldDefinition) -> bool:
+    """Whether the registry keeps a value for the field: Table 1's and generic types."""
+    return answer_types.is_generic(field) or field.key in {f.key for f in table1().fields}
+
+
 @dataclass
 class FieldRow:
-    """One field side by side: submitted, registry now, as Table 1 printed it."""
+    """One field side by side: submitted, registry now, as Table 1 printed it.
+
+    ``asked`` is False for a field the registry holds (asked by another questionnaire
+    version) that the submission's version did not ask: it is shown, never changed.
+    """
 
     path: str
     field: FieldDefinition
@@ -221,6 +245,7 @@ class FieldRow:
     printed: str | None = None
     changed: bool = False
     others: list[tuple[int, str]] = field(default_factory=list)
+    asked: bool = True
 
 
 BlockKind = Literal["changed", "unchanged", "new", "retire"]
@@ -318,26 +343,54 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
         path: str, f: FieldDefinition, submitted: Any, target: Institution | Entry | None
     ) -> FieldRow:
         """One field of the submission against the registry target it describes."""
-        compared = FieldRow(path, f, submitted, values.render(f, submitted))
+        compared = FieldRow(path, f, submitted, shown(f, submitted))
+        if not held(f):
+            return compared  # the registry keeps no value for it: nothing to merge
         if target is None:
             compared.changed = _normal(submitted) is not None
             return compared
         compared.registry = registry.controlled_value(target, f.key)
-        compared.registry_text = target.texts.get(f.key) or values.render(f, compared.registry)
+        compared.registry_text = (
+            shown(f, compared.registry)
+            if answer_types.is_generic(f)
+            else target.texts.get(f.key) or values.render(f, compared.registry)
+        )
         compared.printed = _printed(target, f.key)
         compared.changed = not version.nothing_changed and not same(submitted, compared.registry)
         entry_id = target.id if isinstance(target, Entry) else None
         compared.others = [
-            (sid, values.render(f, v))
+            (sid, shown(f, v))
             for sid, v in _other_answers(others, f.key, entry_id)
             if not same(v, submitted)
         ]
         return compared
 
+    def not_asked(prefix: str, target: Institution | Entry | None) -> list[FieldRow]:
+        """Rows for values the registry holds that this version did not ask."""
+        if target is None:
+            return []
+        level = "institution" if isinstance(target, Institution) else "entry"
+        asked = {f.key for f in definition.fields}
+        return [
+            FieldRow(
+                f"{prefix}.{f.key}",
+                f,
+                None,
+                "",
+                registry=value,
+                registry_text=shown(f, value),
+                asked=False,
+            )
+            for f in registry.generic_fields().values()
+            if f.level == level
+            and f.key not in asked
+            and (value := registry.controlled_value(target, f.key)) is not None
+        ]
+
     institution_rows = [
         row(f"institution.{f.key}", f, answers.get("institution", {}).get(f.key), institution)
         for f in definition.level_fields("institution")
-    ]
+    ] + not_asked("institution", institution)
     entries = {e.id: e for e in institution.entries} if institution is not None else {}
     blocks = []
     for index, block in enumerate(answers.get("entries", [])):
@@ -345,7 +398,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
         rows = [
             row(f"entries.{index}.{f.key}", f, block.get("fields", {}).get(f.key), entry)
             for f in definition.level_fields("entry")
-        ]
+        ] + not_asked(f"entries.{index}", entry)
         kind: BlockKind
         if entry is None:
             kind = "new"
@@ -525,7 +578,7 @@ def _chosen(row: FieldRow, choice: FieldChoice) -> registry.FieldUpdate | None:
         case "registry" | "skip":
             return None
         case "custom":
-            reading = values.read(row.field, choice.custom)
+            reading = read_typed(row.field, choice.custom)
             if reading.problem:
                 raise ReviewError(
                     _l(
