@@ -3,17 +3,22 @@
 The definition in ``forms/`` names each field's label, type, vocabulary, whether it is
 required and its maximum length; this module turns that into WTForms classes (cached per
 definition) and converts between form data and answers in the controlled-value shapes of
-:mod:`surveyapp.registry.values`. The forms check shape only.
+:mod:`surveyapp.registry.values`. Table 1's types check shape only; the generic types
+(:mod:`surveyapp.definitions.answers`) are read here exactly as every other area reads
+them, so the respondent's message and the stored value come from the one reading.
 """
 
 from __future__ import annotations
 
 import secrets
-from functools import cache
+from dataclasses import replace
+from functools import cache, partial
 from typing import Any
 
+from flask_babel import LazyString, get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
+from markupsafe import escape
 from wtforms import (
     BooleanField,
     EmailField,
@@ -31,15 +36,23 @@ from wtforms import (
     ValidationError,
     widgets,
 )
+from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, StopValidation
 
 from surveyapp.definitions import Definition, FieldDefinition
+from surveyapp.definitions import answers as generic
+from surveyapp.definitions.vocabularies import CODE_VOCABULARIES
+from surveyapp.definitions.vocabularies import choices as vocabulary_choices
 from surveyapp.i18n import country_label
+from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
 
 MAX_ENTRIES = 30
+# A choice with up to this many options is asked with radio buttons, a longer one with a
+# select: every option stays visible while the list is short enough to read at a glance.
+RADIOS_UP_TO = 6
 
 
 class TranslatedForm(Form):
@@ -67,8 +80,187 @@ def _length(definition: FieldDefinition) -> list[Any]:
     return [Length(max=definition.max_length)] if definition.max_length else []
 
 
-def _inputs(definition: FieldDefinition) -> dict[str, Any]:
-    """The WTForms fields for one definition field, by name."""
+def _options(field: FieldDefinition, blank: bool = False) -> list[SelectChoice]:
+    """A choice field's options in the page's language: labels of vocabularies defined in
+    code through the catalogue, those of data vocabularies through their own translations.
+    Called when a form is built, so each request gets its own language."""
+    language = str(get_locale() or "en")
+    in_code = field.vocabulary in CODE_VOCABULARIES
+    options = [
+        SelectChoice(code, _(label) if in_code else label)
+        for code, label in vocabulary_choices(field.vocabulary or "", language)
+    ]
+    return [SelectChoice("", _("Choose one")), *options] if blank else options
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def range_hint(field: FieldDefinition) -> str:
+    """The bounds of a number field as the respondent reads them ('' without bounds)."""
+    low = None if field.min is None else _number(field.min)
+    high = None if field.max is None else _number(field.max)
+    if low is not None and high is not None:
+        return _("From %(min)s to %(max)s.", min=low, max=high)
+    if low is not None:
+        return _("At least %(min)s.", min=low)
+    if high is not None:
+        return _("At most %(max)s.", max=high)
+    return ""
+
+
+def _out_of_range(field: FieldDefinition) -> str:
+    low = None if field.min is None else _number(field.min)
+    high = None if field.max is None else _number(field.max)
+    if low is not None and high is not None:
+        return _("Enter a number from %(min)s to %(max)s.", min=low, max=high)
+    if low is not None:
+        return _("Enter a number of at least %(min)s.", min=low)
+    return _("Enter a number of at most %(max)s.", max=high)
+
+
+def problem_message(field: FieldDefinition, raw: Any) -> str:
+    """The sentence a respondent reads for an answer that
+    :func:`surveyapp.definitions.answers.read` refused, in the page's language: what to
+    enter instead (the reading's own problem is worded for imports and logs, in English)."""
+    match field.type:
+        case "integer" | "decimal":
+            unbounded = generic.read(replace(field, min=None, max=None), raw)
+            if unbounded.problem is None:
+                return _out_of_range(field)
+            if field.type == "integer":
+                return _("Enter a whole number, such as 12.")
+            return _("Enter a number, such as 12.5.")
+        case "date":
+            return _("Enter a date as year-month-day, such as 2025-03-31.")
+        case "yes_no_unknown" | "choice":
+            return _("Choose one of the answers offered.")
+        case "multi_choice":
+            return _("Choose only among the answers offered.")
+        case "text_list":
+            return _(
+                "Each line may have at most %(count)s characters; shorten the longer ones.",
+                count=field.max_length,
+            )
+    return _(
+        "This may have at most %(count)s characters; it has %(length)s.",
+        count=field.max_length,
+        length=len(str(raw)),
+    )
+
+
+class _Answered:
+    """Checks a generic field's input by the one reading of its type, and only while the
+    field is asked: an answer whose ``show_if`` is not met is ignored, never refused."""
+
+    def __init__(self, field: FieldDefinition, condition: FieldDefinition | None) -> None:
+        self.field = field
+        self.condition = condition
+
+    def _asked(self, form: Form) -> bool:
+        if self.condition is None or self.condition.key not in form:
+            return True  # a condition on the institution, for an entry: checked on saving
+        given = form[self.condition.key].data
+        if generic.is_generic(self.condition):
+            given = generic.read(self.condition, given).value
+        return generic.condition_met(self.field, {self.condition.key: given})
+
+    def __call__(self, form: Form, input_: Field) -> None:
+        if not self._asked(form):
+            raise StopValidation()
+        reading = generic.read(self.field, input_.data)
+        if reading.problem:
+            raise StopValidation(problem_message(self.field, input_.data))
+        if self.field.required and reading.value is None:
+            raise StopValidation(_("Please answer this question."))
+
+
+def condition_hint(field: FieldDefinition, condition: FieldDefinition | None) -> str:
+    """'Answer if <label> is <value>.' for a field with ``show_if`` ('' without): without
+    JavaScript every field shows, so the respondent reads when to answer it."""
+    if field.show_if is None:
+        return ""
+    wanted = field.show_if.values
+    if condition is not None and condition.vocabulary:
+        labels = [str(o.label) for o in _options(condition) if o.value in wanted]
+    else:
+        labels = list(wanted)
+    other = _(condition.label) if condition is not None else field.show_if.field
+    return _("Answer if %(field)s is %(values)s.", field=other, values=_(" or ").join(labels))
+
+
+def _hint(field: FieldDefinition, condition: FieldDefinition | None) -> LazyString:
+    """A generic field's hint in the request's language: when to answer it, its help and
+    its bounds."""
+
+    def text() -> str:
+        parts = [
+            condition_hint(field, condition),
+            _(field.help) if field.help else "",
+            range_hint(field),
+        ]
+        if field.type == "text_list" and not field.help:
+            parts.append(_("One per line."))
+        return str(escape(" ".join(part for part in parts if part)))
+
+    return LazyString(text)
+
+
+def _generic_input(field: FieldDefinition, condition: FieldDefinition | None) -> Field:
+    """The input of a generic field: its own kind per type, checked by :class:`_Answered`."""
+    checks = [_Answered(field, condition)]
+    label = _l(field.label)
+    help_text = _hint(field, condition)
+    match field.type:
+        case "integer" | "decimal":
+            attributes: dict[str, Any] = {
+                "inputmode": "numeric" if field.type == "integer" else "decimal"
+            }
+            if field.min is not None:
+                attributes["min"] = _number(field.min)
+            if field.max is not None:
+                attributes["max"] = _number(field.max)
+            return StringField(label, checks, description=help_text, render_kw=attributes)
+        case "date":
+            return StringField(label, checks, description=help_text, widget=widgets.DateInput())
+        case "yes_no_unknown" | "choice":
+            if len(vocabulary_choices(field.vocabulary or "")) <= RADIOS_UP_TO:
+                return RadioField(
+                    label,
+                    checks,
+                    choices=partial(_options, field),
+                    validate_choice=False,
+                    description=help_text,
+                )
+            return SelectField(
+                label,
+                checks,
+                choices=partial(_options, field, blank=True),
+                validate_choice=False,
+                description=help_text,
+            )
+        case "multi_choice":
+            return CheckboxesField(
+                label,
+                checks,
+                choices=partial(_options, field),
+                validate_choice=False,
+                description=help_text,
+            )
+        case "text_list":
+            return TextAreaField(label, checks, description=help_text)
+    attributes = {"maxlength": field.max_length} if field.max_length else {}
+    return TextAreaField(label, checks, description=help_text, render_kw=attributes)
+
+
+def _inputs(
+    definition: FieldDefinition, condition: FieldDefinition | None = None
+) -> dict[str, Any]:
+    """The WTForms fields for one definition field, by name (``condition``: the field its
+    ``show_if`` names)."""
+    if generic.is_generic(definition):
+        return {definition.key: _generic_input(definition, condition)}
     presence = DataRequired() if definition.required else Optional()
     label = _l(definition.label)
     help_text = _l(definition.help) if definition.help else ""
@@ -157,7 +349,7 @@ def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
         {
             name: field
             for d in definition.level_fields("institution")
-            for name, field in _inputs(d).items()
+            for name, field in _inputs(d, _condition(definition, d)).items()
         },
     )
     entry_fields: dict[str, Any] = {
@@ -165,8 +357,13 @@ def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
         "active": BooleanField(_l("We still run this programme"), default=True),
     }
     for d in definition.level_fields("entry"):
-        entry_fields |= _inputs(d)
+        entry_fields |= _inputs(d, _condition(definition, d))
     return institution, type("EntryForm", (TranslatedForm,), entry_fields)
+
+
+def _condition(definition: Definition, field: FieldDefinition) -> FieldDefinition | None:
+    """The field a ``show_if`` names (the check makes sure it exists, at the same level)."""
+    return definition.field(field.show_if.field) if field.show_if else None
 
 
 def questionnaire_form(definition: Definition, **kwargs: Any) -> FlaskForm:
@@ -198,9 +395,11 @@ def _terms(text: str | None) -> list[str]:
 
 
 def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]:
-    """The answers a form holds, in controlled-value shapes."""
+    """The answers a form holds, in controlled-value shapes (generic fields as
+    :func:`surveyapp.definitions.answers.read` reads them); a field whose ``show_if`` is
+    not met gets None, whatever was typed in it."""
 
-    def values(block: Form, level: str) -> dict[str, Any]:
+    def values(block: Form, level: str, outer: dict[str, Any] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for d in definition.level_fields(level):  # type: ignore[arg-type]
             data = block[d.key].data
@@ -222,10 +421,16 @@ def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]
                     added = (block[f"{d.key}_add"].data or "").strip()
                     terms = _terms(data) + ([added] if added else [])
                     result[d.key] = list(dict.fromkeys(terms))
+                case _ if generic.is_generic(d):
+                    result[d.key] = generic.read(d, data).value
                 case _:
                     result[d.key] = (data or "").strip() or None if isinstance(data, str) else data
+        for d in definition.level_fields(level):  # type: ignore[arg-type]
+            if not generic.condition_met(d, {**(outer or {}), **result}):
+                result[d.key] = None
         return result
 
+    institution = values(form.institution_block.form, "institution")
     entries = []
     for block in form.entries:
         entry_id = block.form.entry_id.data
@@ -233,10 +438,10 @@ def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]
             {
                 "entry_id": int(entry_id) if entry_id and str(entry_id).isdigit() else None,
                 "active": bool(block.form.active.data),
-                "fields": values(block.form, "entry"),
+                "fields": values(block.form, "entry", institution),
             }
         )
-    return {"institution": values(form.institution_block.form, "institution"), "entries": entries}
+    return {"institution": institution, "entries": entries}
 
 
 def form_data(definition: Definition, answers: dict[str, Any]) -> dict[str, Any]:
@@ -255,8 +460,12 @@ def form_data(definition: Definition, answers: dict[str, Any]) -> dict[str, Any]
                     value = value or {}
                     data[d.key] = value.get("estimate")
                     data[f"{d.key}_qualifier"] = value.get("qualifier") or "exact"
-                case "term_list":
+                case "term_list" | "text_list":
                     data[d.key] = "\n".join(value or [])
+                case "multi_choice":
+                    data[d.key] = list(value or [])
+                case _ if generic.is_generic(d):
+                    data[d.key] = "" if value is None else str(value)
                 case _:
                     data[d.key] = value or ""
         return data
