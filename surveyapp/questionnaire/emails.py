@@ -19,7 +19,7 @@ from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.questionnaire.models import SubmissionVersion
-from surveyapp.questionnaire.service import definition_for, summary
+from surveyapp.questionnaire.service import definition_of, summary
 from surveyapp.vocabulary import MessageKind
 
 
@@ -40,7 +40,7 @@ def _build(
 ) -> EmailMessage:
     campaign, contact = invitation.campaign, invitation.contact
     link = site_url(f"/i/{mint_token(invitation)}/thanks")
-    sections = summary(definition_for(invitation), version.answers)
+    sections = summary(definition_of(version.submission), version.answers)
     what = (
         _("You confirmed that the registry's entries are still correct.")
         if version.nothing_changed

@@ -11,23 +11,26 @@ taken it into review it is closed to the respondent.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from surveyapp.campaigns.models import Contact, Invitation, InvitationToken
 from surveyapp.campaigns.service import set_status, token_hash
 from surveyapp.database import utcnow
-from surveyapp.definitions import Definition, FieldDefinition, Level, load_definition
+from surveyapp.definitions import Definition, FieldDefinition, Level, load_definition, table1
+from surveyapp.definitions import answers as generic
+from surveyapp.definitions.vocabularies import CODE_VOCABULARIES
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
 from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
-from surveyapp.registry.models import Institution
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import controlled_value
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
 
@@ -57,6 +60,21 @@ def definition_for(invitation: Invitation) -> Definition:
     return load_definition(campaign.questionnaire_id, campaign.questionnaire_version)
 
 
+def definition_of(submission: Submission) -> Definition:
+    """The questionnaire version a submission answered: its answers render with the fields
+    of that version forever, whatever a later version adds or drops."""
+    return load_definition(submission.definition_id, submission.definition_version)
+
+
+def registry_value(target: Institution | Entry, field: FieldDefinition) -> Any:
+    """What the registry holds for a field: Table 1's columns through the registry, every
+    other field from the target's ``answers``, where approved answers to it are kept (so
+    the next campaign starts from them)."""
+    if any(f.key == field.key for f in table1().fields):
+        return controlled_value(target, field.key)
+    return (target.answers or {}).get(field.key)
+
+
 def prefill(
     definition: Definition, institution: Institution | None, contact: Contact | None = None
 ) -> dict[str, Any]:
@@ -69,15 +87,14 @@ def prefill(
         return _prefill_new(definition, contact)
     return {
         "institution": {
-            f.key: controlled_value(institution, f.key)
-            for f in definition.level_fields("institution")
+            f.key: registry_value(institution, f) for f in definition.level_fields("institution")
         },
         "entries": [
             {
                 "entry_id": entry.id,
                 "active": True,
                 "fields": {
-                    f.key: controlled_value(entry, f.key) for f in definition.level_fields("entry")
+                    f.key: registry_value(entry, f) for f in definition.level_fields("entry")
                 },
             }
             for entry in institution.entries
@@ -154,8 +171,6 @@ def _own_entries_only(submission: Submission, answers: dict[str, Any]) -> dict[s
     The id travels through the respondent's browser; a block claiming another
     institution's entry is treated as a new programme instead.
     """
-    from surveyapp.registry.models import Entry
-
     own = set()
     if submission.institution_id is not None:
         own = set(
@@ -463,8 +478,23 @@ def display(field: FieldDefinition, value: Any) -> str:
             return f"{_(PatientsQualifier(qualifier).label)} {estimate}"
         case "term_list":
             return "; ".join(value)
+        case _ if generic.is_generic(field):
+            return _generic_display(field, value)
         case _:
             return str(value)
+
+
+def _generic_display(field: FieldDefinition, value: Any) -> str:
+    """A generic answer as :func:`surveyapp.definitions.answers.render` writes it, in the
+    request's language: the unit and the labels of vocabularies defined in code through
+    the catalogue, labels of data vocabularies through their own translations."""
+    if field.unit:
+        field = replace(field, unit=_(field.unit))
+    if field.vocabulary in CODE_VOCABULARIES and field.type in ("yes_no_unknown", "choice"):
+        return _(generic.render(field, value))
+    if field.vocabulary in CODE_VOCABULARIES and field.type == "multi_choice":
+        return "; ".join(_(generic.render(field, [code])) for code in value)
+    return generic.render(field, value, str(get_locale() or "en"))
 
 
 def summary(
@@ -605,8 +635,6 @@ def suggest(
 def known_disease_terms(limit: int = 300) -> list[str]:
     """The registry's most frequent disease terms, offered as suggestions in the form."""
     from collections import Counter
-
-    from surveyapp.registry.models import Entry
 
     counts: Counter[str] = Counter()
     for targeted, pipeline in db.session.execute(

@@ -133,11 +133,10 @@ def _kept_late(
             "questionnaire/late.html", invitation=invitation, summary=None, notice=str(exc)
         ), 409
     db.session.commit()
-    definition = service.definition_for(invitation)
     return render_template(
         "questionnaire/late.html",
         invitation=invitation,
-        summary=service.summary(definition, submission.answers),
+        summary=service.summary(service.definition_of(submission), submission.answers),
         nothing_changed=nothing_changed,
         notice=None,
     )
@@ -272,13 +271,12 @@ def thanks(token: str) -> Any:
     (also the read-only view once a curator has them)."""
     invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
-    definition = service.definition_for(invitation)
     return render_template(
         "questionnaire/thanks.html",
         invitation=invitation,
         submission=submission,
         token=token,
-        summary=service.summary(definition, submission.answers),
+        summary=service.summary(service.definition_of(submission), submission.answers),
         editable=service.is_editable(submission),
         standing=service.standing(invitation),
     )
