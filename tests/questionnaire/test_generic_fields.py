@@ -224,3 +224,55 @@ def test_a_submission_renders_with_its_own_version_after_a_newer_one(client, eve
     page = client.get(f"/i/{token}/thanks").get_data(as_text=True)
     assert "Cleanroom area" in page and "12.5 m²" in page
     assert "Clinical-trial units" not in page
+
+
+REQUIRED = """
+id = "required"
+version = 1
+title = "Required (test)"
+table1_columns = []
+
+[[sections]]
+key = "centre"
+title = "Centre"
+level = "institution"
+
+  [[sections.fields]]
+  key = "gmp"
+  label = "GMP manufacturing"
+  type = "yes_no_unknown"
+  vocabulary = "yes_no_unknown"
+  in_table1 = false
+  required = true
+
+  [[sections.fields]]
+  key = "batches_per_year"
+  label = "Batches per year"
+  type = "integer"
+  in_table1 = false
+  required = true
+  show_if = { field = "gmp", in = ["yes"] }
+"""
+
+
+@pytest.mark.parametrize(
+    ("sent", "errors"),
+    [
+        ({}, {"gmp": ["Please answer this question."]}),
+        ({"gmp": "yes"}, {"batches_per_year": ["Please answer this question."]}),
+        ({"gmp": "no"}, {}),
+        ({"gmp": "yes", "batches_per_year": "4"}, {}),
+    ],
+)
+def test_a_required_generic_field_is_required_only_while_it_is_asked(app, sent, errors):
+    from werkzeug.datastructures import MultiDict
+
+    from surveyapp.definitions import parse_definition
+    from surveyapp.questionnaire.forms import questionnaire_form
+
+    definition = parse_definition(REQUIRED)
+    data = MultiDict({f"institution_block-{key}": value for key, value in sent.items()})
+    with app.test_request_context():
+        form = questionnaire_form(definition, formdata=data, meta={"csrf": False})
+        form.validate()
+        assert form.institution_block.form.errors == errors
