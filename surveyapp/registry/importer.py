@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from surveyapp.definitions import table1
+from surveyapp.definitions import FieldDefinition, Level, answers, table1
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import counted
@@ -30,6 +30,7 @@ from surveyapp.registry.service import (
     add_institution,
     change_fields,
     flag,
+    generic_fields,
     shown_text,
     updates_from_text,
 )
@@ -70,7 +71,13 @@ def _allowed_columns() -> tuple[set[str], set[str]]:
     definition = table1()
     required = set(definition.table1_columns)
     optional = {f.key for f in definition.fields} | {"source_row"} | set(VALUE_COLUMNS)
-    return required, optional
+    return required, optional | set(generic_fields())
+
+
+def _level_fields(level: Level) -> tuple[FieldDefinition, ...]:
+    """Table 1's fields of a level, then the generic ones (an export's last columns)."""
+    generic = tuple(f for f in generic_fields().values() if f.level == level)
+    return table1().level_fields(level) + generic
 
 
 def read_source(path: Path, max_rows: int, max_cell: int) -> list[SourceRow]:
@@ -115,7 +122,7 @@ class _Importer:
             self.report.flags.append(f"{self.report.row_label} {row.number}, {key}: {reason}")
 
     def create_institution(self, row: SourceRow, printed: bool) -> Institution:
-        fields = self.definition.level_fields("institution")
+        fields = _level_fields("institution")
         texts = {f.key: row.cells.get(f.key, "") for f in fields}
         updates, problems = updates_from_text(fields, texts)
         institution = add_institution(updates, self.provenance, texts if printed else None)
@@ -131,7 +138,7 @@ class _Importer:
         source_row: int | None,
         printed: dict[str, str] | None,
     ) -> Entry:
-        fields = self.definition.level_fields("entry")
+        fields = _level_fields("entry")
         texts = {f.key: row.cells[f.key] for f in fields if f.key in row.cells}
         updates, problems = updates_from_text(fields, texts)
         entry = add_entry(
@@ -247,8 +254,13 @@ def _find_institution(name: str, country_code: str | None) -> Institution | None
 
 
 def _strict_problems(row: SourceRow, current: Entry | None) -> list[ImportProblem]:
-    """Country and answers must read to a vocabulary value (unless the text is unchanged)."""
-    problems = []
+    """Country and answers must read to a vocabulary value (unless the text is unchanged);
+    a generic field's cell must read as its type (no printed text is kept for those)."""
+    problems = [
+        ImportProblem(row.number, f.key, reading.problem)
+        for f in generic_fields().values()
+        if (reading := answers.read(f, row.cells.get(f.key, ""))).problem
+    ]
     for key in STRICT_FIELDS:
         text = row.cells.get(key, "")
         if not text.strip() or (current is not None and text == shown_text(current, key)):
@@ -336,11 +348,12 @@ def _update_entry(importer: _Importer, row: SourceRow, entry: Entry) -> None:
     """Apply a row's non-empty cells that differ from what the entry shows."""
     changed = False
     for level, target in (("institution", entry.institution), ("entry", entry)):
-        fields = importer.definition.level_fields(level)
+        fields = _level_fields(level)  # type: ignore[arg-type]
         texts = {
             f.key: row.cells[f.key]
             for f in fields
-            if row.cells.get(f.key, "").strip() and row.cells[f.key] != shown_text(entry, f.key)
+            if row.cells.get(f.key, "").strip()
+            and (answers.is_generic(f) or row.cells[f.key] != shown_text(entry, f.key))
         }
         updates, problems = updates_from_text(fields, texts)
         if change_fields(target, updates, importer.provenance) is not None:

@@ -195,3 +195,55 @@ def test_two_curators_editing_generic_fields_conflict_like_any_other(
     assert response.status_code == 409
     db.session.expire_all()
     assert entry_of_row(9).answers == {"platform": "aav"}
+
+
+def write_rows(path, rows: list[dict[str, str]]) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def exported_rows(client) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    response = client.get("/registry/export.csv")
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_an_export_with_generic_columns_reimports_and_updates_them(
+    client, runner, tmp_path, table1, test_questionnaires, ctx
+):
+    entry = entry_of_row(9)
+    service.change_fields(entry, {"platforms": service.FieldUpdate(["aav", "car_t"], "")}, EDIT)
+    service.change_fields(entry.institution, {"gmp": service.FieldUpdate("yes", "")}, EDIT)
+    db.session.commit()
+    path = tmp_path / "export.csv"
+    rows = exported_rows(client)
+    write_rows(path, rows)
+    result = runner.invoke(args=["registry", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "55 unchanged" in result.output
+
+    row = next(r for r in rows if r["source_row"] == "9")
+    write_rows(path, [{**row, "platforms": "other; aav", "batches_per_year": "12"}])
+    result = runner.invoke(args=["registry", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    entry = entry_of_row(9)
+    assert entry.answers["platforms"] == ["other", "aav"]
+    assert entry.institution.answers == {"gmp": "yes", "batches_per_year": 12}
+    version = last_version(entry)
+    assert version.source == ChangeSource.FILE_IMPORT
+    assert [(c.field, c.old_value, c.new_value) for c in version.changes] == [
+        ("platforms", ["aav", "car_t"], ["other", "aav"])
+    ]
+
+    write_rows(path, [{**row, "batches_per_year": "a dozen"}])
+    result = runner.invoke(args=["registry", "import", str(path)])
+    assert result.exit_code != 0
+    assert "column batches_per_year: must be a whole number" in result.output
