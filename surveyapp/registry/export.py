@@ -21,7 +21,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy.orm import selectinload
 
-from surveyapp.definitions import table1
+from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.extensions import db
 from surveyapp.registry.generic import answer_values, filtered, generic_fields
 from surveyapp.registry.models import Entry
@@ -67,9 +67,14 @@ def personal_visible(entry: Entry, include_personal: bool) -> bool:
 
 
 def entry_record(
-    entry: Entry, *, include_personal: bool, needs_curation: bool | None
+    entry: Entry,
+    *,
+    include_personal: bool,
+    needs_curation: bool | None,
+    answer_fields: tuple[FieldDefinition, ...] | None = None,
 ) -> dict[str, Any]:
-    """An entry as the API returns it: shown texts under the seed CSV's names, plus values.
+    """An entry as the API returns it: shown texts under the seed CSV's names, plus values,
+    then the values of generic fields (``answer_fields``: found once for many records).
 
     ``needs_curation`` is None where the reader may not see curation state (the public).
     """
@@ -109,7 +114,7 @@ def entry_record(
         "table1_fields_filled": entry.filled_fields,
         "needs_curation": needs_curation,
     }
-    return record | answer_values(entry, include_personal=include_personal)
+    return record | answer_values(entry, include_personal=include_personal, fields=answer_fields)
 
 
 def export_columns(include_personal: bool) -> list[str]:
@@ -135,8 +140,14 @@ def _flat(record: dict[str, Any], column: str) -> str:
 def page_records(entries: list[Entry], *, staff: bool) -> list[dict[str, Any]]:
     """Records for a page of entries; staff see personal data and curation state."""
     flagged = entries_needing_curation([e.id for e in entries]) if staff else set()
+    fields = generic_fields(include_personal=True)
     return [
-        entry_record(e, include_personal=staff, needs_curation=(e.id in flagged) if staff else None)
+        entry_record(
+            e,
+            include_personal=staff,
+            needs_curation=(e.id in flagged) if staff else None,
+            answer_fields=fields,
+        )
         for e in entries
     ]
 
@@ -161,9 +172,13 @@ def export_records(
         )
         .execution_options(yield_per=500)
     )
+    fields = generic_fields(include_personal=True)
     for entry, needs in db.session.execute(query):
         yield entry_record(
-            entry, include_personal=staff, needs_curation=bool(needs) if staff else None
+            entry,
+            include_personal=staff,
+            needs_curation=bool(needs) if staff else None,
+            answer_fields=fields,
         )
 
 

@@ -56,12 +56,22 @@ def value_of(entry: Entry, field: FieldDefinition) -> Any:
     return (owner.answers or {}).get(field.key)
 
 
-def answer_values(entry: Entry, *, include_personal: bool) -> dict[str, Any]:
+def answer_values(
+    entry: Entry,
+    *,
+    include_personal: bool,
+    fields: tuple[FieldDefinition, ...] | None = None,
+) -> dict[str, Any]:
     """Every generic field's stored value for an entry, keyed by field key: None for no
-    answer, and for personal fields unless the reader may see personal data."""
+    answer, and for personal fields unless the reader may see personal data.
+
+    ``fields`` (``generic_fields(include_personal=True)``) saves finding the definitions
+    again for each entry of a long export.
+    """
+    if fields is None:
+        fields = generic_fields(include_personal=True)
     return {
-        f.key: value_of(entry, f) if include_personal or not f.personal else None
-        for f in generic_fields(include_personal=True)
+        f.key: value_of(entry, f) if include_personal or not f.personal else None for f in fields
     }
 
 
