@@ -209,10 +209,11 @@ def same(a: Any, b: Any) -> bool:
     return _normal(a) == _normal(b)
 
 
-def shown(field: FieldDefinition, value: Any) -> str:
-    """The text a curator reads for a value: Table 1's rendering, or a generic type's."""
+def shown(field: FieldDefinition, value: Any, language: str | None = None) -> str:
+    """The text a curator reads for a value: Table 1's rendering, or a generic type's
+    (its vocabulary labels in ``language`` where translated)."""
     if answer_types.is_generic(field):
-        return answer_types.render(field, value)
+        return answer_types.render(field, value, language)
     return values.render(field, value)
 
 
@@ -325,11 +326,14 @@ def _other_answers(
     return found
 
 
-def compare(submission: Submission, merge_into: Institution | None = None) -> Comparison:
+def compare(
+    submission: Submission, merge_into: Institution | None = None, language: str | None = None
+) -> Comparison:
     """Pair the latest submitted version with the registry, field by field.
 
     A submission not tied to an institution is compared with ``merge_into`` when the curator
-    considers merging it into one; otherwise everything it says is new.
+    considers merging it into one; otherwise everything it says is new. Generic values are
+    shown with their labels in ``language``.
     """
     version = submission.latest_version
     if version is None:
@@ -343,7 +347,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
         path: str, f: FieldDefinition, submitted: Any, target: Institution | Entry | None
     ) -> FieldRow:
         """One field of the submission against the registry target it describes."""
-        compared = FieldRow(path, f, submitted, shown(f, submitted))
+        compared = FieldRow(path, f, submitted, shown(f, submitted, language))
         if not held(f):
             return compared  # the registry keeps no value for it: nothing to merge
         if target is None:
@@ -351,7 +355,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
             return compared
         compared.registry = registry.controlled_value(target, f.key)
         compared.registry_text = (
-            shown(f, compared.registry)
+            shown(f, compared.registry, language)
             if answer_types.is_generic(f)
             else target.texts.get(f.key) or values.render(f, compared.registry)
         )
@@ -359,7 +363,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
         compared.changed = not version.nothing_changed and not same(submitted, compared.registry)
         entry_id = target.id if isinstance(target, Entry) else None
         compared.others = [
-            (sid, shown(f, v))
+            (sid, shown(f, v, language))
             for sid, v in _other_answers(others, f.key, entry_id)
             if not same(v, submitted)
         ]
@@ -378,7 +382,7 @@ def compare(submission: Submission, merge_into: Institution | None = None) -> Co
                 None,
                 "",
                 registry=value,
-                registry_text=shown(f, value),
+                registry_text=shown(f, value, language),
                 asked=False,
             )
             for f in registry.generic_fields().values()
@@ -909,8 +913,9 @@ def labelled_comments(review: Review) -> list[tuple[str, str]]:
         parts = path.split(".")
         try:
             label = gettext(definition.field(parts[-1]).heading)
-        except KeyError:
-            label = path
+        except KeyError:  # a field another version asked, commented as "not asked"
+            held_field = registry.generic_fields().get(parts[-1])
+            label = gettext(held_field.heading) if held_field else path
         if parts[0] == "entries" and len(parts) == 3 and parts[1].isdigit():
             label = gettext("Programme %(number)s", number=int(parts[1]) + 1) + f": {label}"
         labelled.append((label, comment))

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -114,7 +115,7 @@ def submission_page(submission_id: int) -> tuple[str, int]:
     """The submission side by side with the registry and Table 1, and the decision form."""
     submission = _submission(submission_id)
     merge_into = _merge_target(request.args.get("merge_into"))
-    comparison = service.compare(submission, merge_into)
+    comparison = service.compare(submission, merge_into, str(get_locale() or "en"))
     seen = {**comparison.seen_versions, "shown_at_epoch": int(time.time())}
     form = forms.decision_form(comparison)
     form.seen.data = json.dumps(seen, sort_keys=True)
@@ -185,7 +186,7 @@ def decide(submission_id: int) -> Any:
     """Approve, ask for changes or reject, as the pressed button says."""
     submission = _submission(submission_id)
     merge_into = _merge_target(request.form.get("merge_into"))
-    comparison = service.compare(submission, merge_into)
+    comparison = service.compare(submission, merge_into, str(get_locale() or "en"))
     form = forms.decision_form(comparison)
     if not form.validate_on_submit():
         problems = [f"{form[name].label.text}: {'; '.join(m)}" for name, m in form.errors.items()]

@@ -24,7 +24,7 @@ from surveyapp.registry.models import Entry, Institution
 from surveyapp.review import service
 from surveyapp.vocabulary import ChangeSource
 from tests.conftest import institution_of_row
-from tests.review.conftest import choice, custom, decide, visible_text
+from tests.review.conftest import choice, comment, custom, decide, visible_text
 
 
 def entry_of_row(row: int) -> Entry:
@@ -251,3 +251,26 @@ def test_a_field_the_submissions_version_did_not_ask_shows_as_not_asked_and_is_k
     db.session.expire_all()
     assert institution_of_row(9).answers["trial_units"] == 3
     assert db.session.get(Institution, institution_of_row(9).id).answers["batches_per_year"] == 40
+
+
+def test_the_comparison_shows_vocabulary_labels_in_the_curators_language(
+    campaigns, answer, client, staff
+):
+    submission = answer(campaigns["v1"], "a@example.org", V1_INSTITUTION, V1_ENTRY)
+    page = client.get(f"/staff/review/{submission.id}?lang=de").get_data(as_text=True)
+    assert "CAR-T und andere veränderte Immunzellen; In vivo AAV" in visible_text(page)
+
+
+def test_a_comment_on_a_field_not_asked_names_the_field(campaigns, answer, client, staff):
+    first = answer(campaigns["v1"], "a@example.org", V1_INSTITUTION, V1_ENTRY)
+    assert decide(client, first.id, "approve").status_code == 302
+    second = answer(campaigns["v2"], "b@example.org", {"trial_units": 3}, {})
+    response = decide(
+        client,
+        second.id,
+        "request_changes",
+        **{comment("institution.cleanroom_area"): "Is it still 120 m²?"},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    review = service.reviews_of(db.session.get(Submission, second.id))[-1]
+    assert service.labelled_comments(review) == [("Cleanroom area", "Is it still 120 m²?")]
