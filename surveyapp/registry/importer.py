@@ -74,10 +74,9 @@ def _allowed_columns() -> tuple[set[str], set[str]]:
     return required, optional | set(generic_fields())
 
 
-def _level_fields(level: Level) -> tuple[FieldDefinition, ...]:
+def _level_fields(level: Level, generic: dict[str, FieldDefinition]) -> tuple[FieldDefinition, ...]:
     """Table 1's fields of a level, then the generic ones (an export's last columns)."""
-    generic = tuple(f for f in generic_fields().values() if f.level == level)
-    return table1().level_fields(level) + generic
+    return table1().level_fields(level) + tuple(f for f in generic.values() if f.level == level)
 
 
 def read_source(path: Path, max_rows: int, max_cell: int) -> list[SourceRow]:
@@ -107,6 +106,8 @@ class _Importer:
         self.provenance = provenance
         self.duplicates = DuplicateIndex.from_registry(name_threshold)
         self.definition = table1()
+        generic = generic_fields()  # found once: each lookup reads the definition folders
+        self.fields = {level: _level_fields(level, generic) for level in ("institution", "entry")}
 
     def note_flags(
         self,
@@ -122,7 +123,7 @@ class _Importer:
             self.report.flags.append(f"{self.report.row_label} {row.number}, {key}: {reason}")
 
     def create_institution(self, row: SourceRow, printed: bool) -> Institution:
-        fields = _level_fields("institution")
+        fields = self.fields["institution"]
         texts = {f.key: row.cells.get(f.key, "") for f in fields}
         updates, problems = updates_from_text(fields, texts)
         institution = add_institution(updates, self.provenance, texts if printed else None)
@@ -138,7 +139,7 @@ class _Importer:
         source_row: int | None,
         printed: dict[str, str] | None,
     ) -> Entry:
-        fields = _level_fields("entry")
+        fields = self.fields["entry"]
         texts = {f.key: row.cells[f.key] for f in fields if f.key in row.cells}
         updates, problems = updates_from_text(fields, texts)
         entry = add_entry(
@@ -253,13 +254,15 @@ def _find_institution(name: str, country_code: str | None) -> Institution | None
     return db.session.scalars(query.order_by(Institution.id)).first()
 
 
-def _strict_problems(row: SourceRow, current: Entry | None) -> list[ImportProblem]:
+def _strict_problems(
+    row: SourceRow, current: Entry | None, generic: dict[str, FieldDefinition]
+) -> list[ImportProblem]:
     """Country and answers must read to a vocabulary value (unless the text is unchanged);
     a generic field's cell must read as its type (no printed text is kept for those)."""
     problems = [
         ImportProblem(row.number, f.key, reading.problem)
-        for f in generic_fields().values()
-        if (reading := answers.read(f, row.cells.get(f.key, ""))).problem
+        for f in generic.values()
+        if f.key in row.cells and (reading := answers.read(f, row.cells[f.key])).problem
     ]
     for key in STRICT_FIELDS:
         text = row.cells.get(key, "")
@@ -291,6 +294,7 @@ def import_file(
     report.rows = len(rows)
     problems: list[ImportProblem] = []
     targets: dict[int, Entry | None] = {}
+    generic = generic_fields()
     for row in rows:
         raw_id = row.cells.get("entry_id", "").strip()
         entry = None
@@ -304,7 +308,7 @@ def import_file(
         elif not row.cells.get("institution", "").strip():
             problems.append(ImportProblem(row.number, "institution", "a new row needs a name"))
         targets[row.number] = entry
-        problems += _strict_problems(row, entry)
+        problems += _strict_problems(row, entry, generic)
     if problems:
         raise ImportFileError(path.name, problems)
 
@@ -348,7 +352,7 @@ def _update_entry(importer: _Importer, row: SourceRow, entry: Entry) -> None:
     """Apply a row's non-empty cells that differ from what the entry shows."""
     changed = False
     for level, target in (("institution", entry.institution), ("entry", entry)):
-        fields = _level_fields(level)  # type: ignore[arg-type]
+        fields = importer.fields[level]
         texts = {
             f.key: row.cells[f.key]
             for f in fields

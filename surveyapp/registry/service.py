@@ -45,6 +45,8 @@ class EntryNotFound(RegistryError):
 
 
 Target = Institution | Entry
+# Keys change_fields takes besides the questionnaires' fields.
+_RECORD_KEYS = frozenset({"status", "contact_public"})
 
 
 def generic_fields() -> dict[str, FieldDefinition]:
@@ -57,9 +59,8 @@ def controlled_value(target: Target, key: str) -> Any:
     """A field's controlled value as JSON-able Python (see :mod:`.values` for shapes; a
     generic field's value is its ``answers`` item, in :mod:`surveyapp.definitions.answers`'
     shapes, None when never answered)."""
-    stored = target.answers or {}  # None until a new row is flushed
-    if key in stored or key in generic_fields():
-        return stored.get(key)
+    if key not in _RECORD_KEYS and key not in _table1_keys():
+        return (target.answers or {}).get(key)  # None until a new row is flushed
     if isinstance(target, Institution):
         return {
             "institution": target.name,
@@ -178,7 +179,8 @@ def change_fields(
     its text is always the rendering of its value. Fields whose value and text are
     unchanged are skipped; with nothing left, no version is written and None is returned.
     """
-    generic = generic_fields()
+    outside_table1 = set(updates) - _RECORD_KEYS - _table1_keys()
+    generic = generic_fields() if outside_table1 else {}  # Table 1 imports skip the lookup
     diffs = []
     for key, update in updates.items():
         field = generic.get(key)
@@ -215,12 +217,12 @@ def change_fields(
     return version
 
 
-# Keys change_fields takes besides the questionnaires' fields.
-_RECORD_KEYS = frozenset({"status", "contact_public"})
+def _table1_keys() -> set[str]:
+    return {f.key for f in table1().fields}
 
 
 def _check_known(key: str) -> None:
-    if key not in _RECORD_KEYS and key not in {f.key for f in table1().fields}:
+    if key not in _RECORD_KEYS and key not in _table1_keys():
         raise RegistryError(f"{key!r} is no field of the registry")
 
 
