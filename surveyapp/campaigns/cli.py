@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from surveyapp.campaigns import responses_export, service
+from surveyapp.campaigns import service
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.questionnaire import responses_export
 from surveyapp.tabular import ImportFileError
 
 contacts_cli = AppGroup("contacts", help="Import stakeholder contacts.")

@@ -31,9 +31,7 @@ from surveyapp.auth.forms import ConfirmForm
 from surveyapp.campaigns import (
     campaign_texts,
     emails,
-    late_drafts,
     nominations,
-    responses_export,
     service,
 )
 from surveyapp.campaigns.forms import (
@@ -50,6 +48,7 @@ from surveyapp.i18n import LANGUAGES, day, ngettext
 from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
+from surveyapp.questionnaire import late_drafts, responses_export
 from surveyapp.registry import values
 from surveyapp.tabular import ImportFileError
 from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, Role
