@@ -21,8 +21,8 @@ from surveyapp.extensions import csrf, db, limiter
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.i18n import use_language_of
-from surveyapp.questionnaire import service as questionnaire
 from surveyapp.questionnaire.forms import new_submit_key
+from surveyapp.review.standing import standing
 
 blueprint = Blueprint("link", __name__, url_prefix="/i")
 
@@ -99,7 +99,7 @@ def render_landing(
         invitation=invitation,
         token=token,
         form=StartForm(),
-        standing=questionnaire.standing(invitation),
+        standing=standing(invitation),
         submit_key=new_submit_key(),
         error=error,
     ), status

@@ -20,6 +20,8 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
+from surveyapp.review.service import labelled_comments, latest_request
+from surveyapp.review.standing import standing
 
 blueprint = Blueprint("questionnaire", __name__, url_prefix="/i")
 protect_capability_links(blueprint)
@@ -51,8 +53,6 @@ def _render(
 
 def _request_for_changes(submission: Submission) -> dict[str, Any] | None:
     """What the curator asked to change, shown above the reopened form."""
-    from surveyapp.review.service import labelled_comments, latest_request
-
     request_ = latest_request(submission) if submission.id else None
     if request_ is None:
         return None
@@ -278,7 +278,7 @@ def thanks(token: str) -> Any:
         token=token,
         summary=service.summary(service.definition_of(submission), submission.answers),
         editable=service.is_editable(submission),
-        standing=service.standing(invitation),
+        standing=standing(invitation),
     )
 
 
