@@ -159,8 +159,8 @@ def test_the_nominations_migration_lists_earlier_suggestions(client, table1, ctx
     from alembic.operations import Operations
     from sqlalchemy import delete
 
+    from surveyapp.campaigns.models import Nomination
     from surveyapp.paths import MIGRATIONS_DIR
-    from surveyapp.questionnaire.models import Nomination
     from tests.review.conftest import suggest
 
     suggestion = suggest(client, institution="Centre suggested before the migration")

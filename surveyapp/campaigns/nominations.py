@@ -16,13 +16,12 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from surveyapp.campaigns.models import Campaign, Contact, Invitation
+from surveyapp.campaigns.models import Campaign, Contact, Invitation, Nomination
 from surveyapp.campaigns.service import CampaignError, propose_links, upsert_contact
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import lazy_gettext as _l
-from surveyapp.questionnaire.models import Nomination
 from surveyapp.vocabulary import NominationStatus, SubmissionStatus
 
 Kind = Literal["nomination", "suggestion"]

@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
 from surveyapp.extensions import db
-from surveyapp.vocabulary import NominationStatus, SubmissionStatus
+from surveyapp.vocabulary import SubmissionStatus
 
 if TYPE_CHECKING:
     from surveyapp.auth.models import User
@@ -101,38 +101,3 @@ class SubmissionVersion(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
-
-
-class Nomination(db.Model):
-    """A facility to invite that reached the coordinators: nominated by an invited
-    respondent (``invitation_id``) or suggested on the public form (``submission_id``, the
-    suggestion itself, which also waits in the curators' queue). Coordinators work through
-    nominations by their status: new, contact created, invited or dismissed."""
-
-    __tablename__ = "nomination"
-    __table_args__ = (
-        CheckConstraint(
-            "(invitation_id IS NULL) <> (submission_id IS NULL)", name="one_source"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), index=True)
-    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), unique=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
-    name: Mapped[str] = mapped_column(String(500))
-    country_code: Mapped[str | None] = mapped_column(String(2))
-    website: Mapped[str | None] = mapped_column(String(500))
-    contact_email: Mapped[str | None] = mapped_column(String(320))
-    status: Mapped[NominationStatus] = mapped_column(
-        enum_column(NominationStatus, "nomination_status"),
-        default=NominationStatus.NEW,
-        server_default=NominationStatus.NEW.value,
-        index=True,
-    )
-    decided_by: Mapped[str | None] = mapped_column(String(320))
-    decided_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    invitation: Mapped[Invitation | None] = relationship()
-    submission: Mapped[Submission | None] = relationship()

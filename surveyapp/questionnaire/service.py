@@ -18,7 +18,7 @@ from typing import Any
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from surveyapp.campaigns.models import Contact, Invitation, InvitationToken
+from surveyapp.campaigns.models import Contact, Invitation, InvitationToken, Nomination
 from surveyapp.campaigns.service import set_status, token_hash
 from surveyapp.database import utcnow
 from surveyapp.definitions import Definition, FieldDefinition, Level, load_definition, table1
@@ -29,7 +29,7 @@ from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
-from surveyapp.questionnaire.models import Nomination, Submission, SubmissionVersion
+from surveyapp.questionnaire.models import Submission, SubmissionVersion
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import controlled_value
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus

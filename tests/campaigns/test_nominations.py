@@ -8,10 +8,9 @@ import re
 from sqlalchemy import select
 
 from surveyapp.campaigns import service
-from surveyapp.campaigns.models import Contact
+from surveyapp.campaigns.models import Contact, Nomination
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
-from surveyapp.questionnaire.models import Nomination
 from surveyapp.vocabulary import NominationStatus, Role
 from tests.campaigns.test_views import coordinator
 from tests.conftest import AuthActions, csrf_token

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from surveyapp.campaigns.models import Contact
+from surveyapp.campaigns.models import Contact, Nomination
 from surveyapp.extensions import db
-from surveyapp.questionnaire.models import Nomination, Submission
+from surveyapp.questionnaire.models import Submission
 from surveyapp.vocabulary import SubmissionStatus
 from tests.conftest import csrf_token
 
