@@ -1,4 +1,5 @@
-"""Reading CSV (UTF-8) and XLSX files of rows under a header, for every import.
+"""Reading CSV (UTF-8) and XLSX files of rows under a header, for every import, and
+keeping the cells every export writes from running as spreadsheet formulas.
 
 File-level problems (unreadable file, wrong encoding, broken quoting, a wrong header, too
 many rows) raise :class:`ImportFileError`. Row-level problems (a row with more cells than
@@ -176,3 +177,17 @@ def read_table(
     if header is None:
         raise ImportFileError(path.name, [ImportProblem(None, None, "the file is empty")])
     return table
+
+
+# Cells a spreadsheet would run as a formula: every export writes them neutralised.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix a cell that a spreadsheet would evaluate as a formula with an apostrophe."""
+    return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """Undo :func:`neutralise` for a cell read back from an export."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_TRIGGERS else cell

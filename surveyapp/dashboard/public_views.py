@@ -14,8 +14,8 @@ from surveyapp.dashboard.answer_tables import answer_table_named, answer_tables
 from surveyapp.dashboard.tables import statistics_tables, table_named
 from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
-from surveyapp.registry.export import neutralise
 from surveyapp.registry.statistics import UNKNOWN, entries_by_country, registry_statistics
+from surveyapp.tabular import neutralise
 from surveyapp.vocabulary import country_name
 
 blueprint = Blueprint("statistics", __name__)

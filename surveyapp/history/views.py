@@ -19,6 +19,7 @@ from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.history.service import audit
 from surveyapp.pagination import page_number, paginate
+from surveyapp.tabular import neutralise
 from surveyapp.vocabulary import Role
 
 blueprint = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -80,8 +81,6 @@ COLUMNS = ["id", "created_at", "actor", "action", "target_type", "target_id", "r
 
 
 def _csv_rows(query: Select[tuple[AuditEvent]]) -> Iterator[str]:
-    from surveyapp.registry.export import neutralise
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 

@@ -25,7 +25,7 @@ from surveyapp.campaigns.models import Campaign, Invitation
 from surveyapp.definitions import Definition, FieldDefinition, load_definition
 from surveyapp.extensions import db
 from surveyapp.questionnaire.models import Submission
-from surveyapp.registry.export import neutralise
+from surveyapp.tabular import neutralise
 
 FORMATS = ("csv", "xlsx")
 SUBMISSION_COLUMNS = (

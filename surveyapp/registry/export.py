@@ -31,8 +31,8 @@ from surveyapp.registry.service import (
     needs_curation_clause,
 )
 from surveyapp.registry.service import shown_text as _shown_text
+from surveyapp.tabular import neutralise
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 VALUE_COLUMNS = (
     "entry_id",
     "institution_id",
@@ -49,16 +49,6 @@ VALUE_COLUMNS = (
     "last_changed",
     "last_confirmed",
 )
-
-
-def neutralise(cell: str) -> str:
-    """Prefix a cell that a spreadsheet would evaluate as a formula with an apostrophe."""
-    return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
-
-
-def unneutralise(cell: str) -> str:
-    """Undo :func:`neutralise` for a cell read back from an export."""
-    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_TRIGGERS else cell
 
 
 def personal_visible(entry: Entry, include_personal: bool) -> bool:

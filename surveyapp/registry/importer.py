@@ -23,7 +23,7 @@ from surveyapp.i18n import counted
 from surveyapp.paths import PACKAGE_DATA_DIR
 from surveyapp.registry import values
 from surveyapp.registry.duplicates import DuplicateIndex
-from surveyapp.registry.export import VALUE_COLUMNS, unneutralise
+from surveyapp.registry.export import VALUE_COLUMNS
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import (
     add_entry,
@@ -34,7 +34,7 @@ from surveyapp.registry.service import (
     shown_text,
     updates_from_text,
 )
-from surveyapp.tabular import ImportFileError, ImportProblem, SourceRow, read_table
+from surveyapp.tabular import ImportFileError, ImportProblem, SourceRow, read_table, unneutralise
 from surveyapp.vocabulary import ChangeSource, FlagKind
 
 TABLE1_CSV = PACKAGE_DATA_DIR / "restore_d14_table1.csv"

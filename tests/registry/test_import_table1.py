@@ -11,8 +11,8 @@ from surveyapp.definitions import table1 as definition
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent, Version
 from surveyapp.registry import export
-from surveyapp.registry.export import unneutralise
 from surveyapp.registry.models import CurationFlag, Entry, Institution
+from surveyapp.tabular import unneutralise
 from surveyapp.vocabulary import (
     Answer,
     AtmpType,

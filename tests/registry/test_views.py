@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from surveyapp.extensions import db
-from surveyapp.registry.export import neutralise, unneutralise
 from surveyapp.registry.models import Entry
+from surveyapp.tabular import neutralise, unneutralise
 
 
 def rows_shown(html: str) -> list[str]:

@@ -75,7 +75,7 @@ def test_payloads_in_every_free_text_field_come_out_escaped(
 
 
 def test_exports_neutralise_every_formula_trigger(client, make_entry, table1):
-    from surveyapp.registry.export import neutralise
+    from surveyapp.tabular import neutralise
 
     # Leading tabs and NUL never reach the registry (values are trimmed, NUL refused).
     assert neutralise("\tx") == "'\tx"
