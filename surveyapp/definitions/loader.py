@@ -155,6 +155,11 @@ class _Reader:
                     )
                 elif target.key == field.key:
                     self.problems.append(f"{where}: show_if names the field itself")
+                elif target.level != field.level:
+                    self.problems.append(
+                        f"{where}: show_if names {target.key!r}, which is asked once per "
+                        f"{target.level}, not with this field"
+                    )
         in_table1 = {f.key for f in definition.fields if f.in_table1}
         if set(definition.table1_columns) != in_table1:
             self.problems.append(

@@ -98,6 +98,18 @@ level = "institution"
   type = "integer"
   in_table1 = false
   show_if = { field = "nowhere", in = ["yes"] }
+
+[[sections]]
+key = "programme"
+title = "Programme"
+level = "entry"
+
+  [[sections.fields]]
+  key = "d"
+  label = "D"
+  type = "long_text"
+  in_table1 = false
+  show_if = { field = "c", in = ["1"] }
 """
 
 
@@ -119,6 +131,8 @@ def test_check_names_every_problem_by_section_and_field_and_exits_non_zero(runne
         "field 'b': key used more than once",
         "section 'capacity', field 'c': show_if names 'nowhere', which is no field",
         "field 'c': type changed from text in broken-v1 to integer",
+        "section 'programme', field 'd': show_if names 'c', which is asked once per "
+        "institution, not with this field",
     ):
         assert problem in result.output, result.output
 
