@@ -18,6 +18,7 @@ from surveyapp.definitions import (
     load_definition,
     split_name,
 )
+from surveyapp.questionnaire import forms
 
 blueprint = Blueprint("questionnaires", __name__, url_prefix="/staff/questionnaires")
 restrict(blueprint, STAFF)
@@ -44,5 +45,11 @@ def index() -> str:
 
 @blueprint.get("/<name>")
 def version(name: str) -> str:
-    """One version's sections and fields as a respondent is asked them."""
-    return render_template("questionnaire/version.html", definition=_definition(name))
+    """One version as a respondent sees it (read-only, in the page's language: the language
+    links switch it), with each field's key, type and vocabulary beneath."""
+    definition = _definition(name)
+    blank = {"institution": {}, "entries": [{"fields": {}}]}
+    form = forms.questionnaire_form(
+        definition, formdata=None, data=forms.form_data(definition, blank), meta={"csrf": False}
+    )
+    return render_template("questionnaire/version.html", definition=definition, form=form)

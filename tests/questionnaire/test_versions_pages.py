@@ -14,6 +14,17 @@ def test_staff_see_every_version_and_its_fields(client, staff, test_questionnair
     assert client.get("/staff/questionnaires/nothing-v9").status_code == 404
 
 
+def test_each_version_previews_as_a_respondent_sees_it_in_every_language(
+    client, staff, test_questionnaires
+):
+    html = client.get("/staff/questionnaires/everything-v2").get_data(as_text=True)
+    assert "As a respondent sees it" in html
+    assert 'name="institution_block-trial_units"' in html and "disabled" in html
+    assert 'name="entries-0-platforms"' in html
+    german = client.get("/staff/questionnaires/everything-v2?lang=de").get_data(as_text=True)
+    assert "CAR-T und andere veränderte Immunzellen" in german
+
+
 def test_the_difference_between_two_versions(client, staff, test_questionnaires):
     response = client.get("/staff/questionnaires/?old=everything-v1&new=everything-v2")
     page = visible_text(response.get_data(as_text=True))
