@@ -50,6 +50,7 @@ def index() -> str:
     return render_template(
         "dashboard/coverage.html",
         figures=figures,
+        answered_fields=service.answered_fields(),
         least_complete=service.least_complete(),
         most_stale=service.most_stale(),
         outreach=_outreach_form(),
