@@ -15,14 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast
-from sqlalchemy.orm import selectinload
 
 from surveyapp.definitions import FieldDefinition, registry_fields
 from surveyapp.definitions.answers import is_generic
 from surveyapp.definitions.vocabularies import choices
-from surveyapp.pagination import Page, paginate
+from surveyapp.pagination import Page
 from surveyapp.registry.models import Entry, Institution
-from surveyapp.registry.service import SORTS, EntryFilters, filtered_entries
+from surveyapp.registry.service import EntryFilters, filtered_entries, search_entries
 
 # Types the directory offers a select for: their answers come from a vocabulary.
 FILTER_TYPES = frozenset({"yes_no_unknown", "choice", "multi_choice"})
@@ -110,13 +109,4 @@ def search(
 ) -> Page[Entry]:
     """A page of entries as :func:`surveyapp.registry.service.search_entries` gives it,
     also narrowed by answers to generic fields."""
-    ordered = (
-        filtered(filters, answers)
-        .order_by(*SORTS.get(filters.sort, SORTS["row"]))
-        .options(
-            selectinload(Entry.institution),
-            selectinload(Entry.atmp_type_links),
-            selectinload(Entry.disease_area_links),
-        )
-    )
-    return paginate(ordered, page, per_page)
+    return search_entries(filters, page, per_page, matching=filtered(filters, answers))

@@ -493,10 +493,16 @@ def filtered_entries(filters: EntryFilters) -> Select[tuple[Entry]]:
     return query
 
 
-def search_entries(filters: EntryFilters, page: int = 1, per_page: int = 50) -> Page[Entry]:
-    """A page of entries matching the filters, sorted, with their related rows loaded."""
+def search_entries(
+    filters: EntryFilters,
+    page: int = 1,
+    per_page: int = 50,
+    matching: Select[tuple[Entry]] | None = None,
+) -> Page[Entry]:
+    """A page of entries matching the filters (or the narrower ``matching`` query built
+    from them), sorted, with their related rows loaded."""
     ordered = (
-        filtered_entries(filters)
+        (matching if matching is not None else filtered_entries(filters))
         .order_by(*SORTS.get(filters.sort, SORTS["row"]))
         .options(
             selectinload(Entry.institution),
