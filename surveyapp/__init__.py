@@ -132,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.api.views import blueprint as api
     from surveyapp.auth import admin_views
     from surveyapp.auth import views as auth_views
+    from surveyapp.auth.audit_views import blueprint as audit_log
     from surveyapp.auth.cli import users_cli
     from surveyapp.campaigns import emails, link_views
     from surveyapp.campaigns import views as campaign_views
@@ -139,7 +140,6 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.dashboard import public_views as statistics_views
     from surveyapp.dashboard import views as dashboard_views
     from surveyapp.definitions.cli import questionnaire_cli
-    from surveyapp.history.views import blueprint as audit_log
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import public_views

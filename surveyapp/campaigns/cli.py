@@ -9,11 +9,17 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from surveyapp.campaigns import service
+from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.service import mark_bounced
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.mail.bounces import read_bounces
+from surveyapp.mail.cli import mail_cli
+from surveyapp.mail.models import OutboxMessage
 from surveyapp.questionnaire import responses_export
 from surveyapp.tabular import ImportFileError
 
@@ -166,3 +172,36 @@ def export_non_responders_command(name: str, path: Path, fmt: str) -> None:
     """Write the invitations of campaign NAME that have no submitted answer, with their
     state."""
     _export(name, path, fmt, "non-responders")
+
+
+@mail_cli.command("ingest-bounces")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def ingest_bounces_command(path: Path) -> None:
+    """Read delivery status notifications (an mbox, or a folder of .eml files) and mark the
+    matching invitations bounced."""
+    actor = _actor()
+    marked = unmatched = 0
+    for bounce in read_bounces(path):
+        message = None
+        if bounce.original_message_id:
+            message = db.session.scalar(
+                select(OutboxMessage).where(OutboxMessage.message_id == bounce.original_message_id)
+            )
+        if message is None:
+            message = db.session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == bounce.recipient)
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+        if message is None or not message.invitation_ids:
+            unmatched += 1
+            click.echo(f"  no email of ours matches the bounce for {bounce.recipient}")
+            continue
+        invitations = list(
+            db.session.scalars(select(Invitation).where(Invitation.id.in_(message.invitation_ids)))
+        )
+        reason = f"{bounce.status} {bounce.diagnostic}".strip()
+        marked += mark_bounced(invitations, reason, actor=actor)
+    db.session.commit()
+    click.echo(f"{marked} invitations marked bounced; {unmatched} bounces matched nothing")
