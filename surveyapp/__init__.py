@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.dashboard import views as dashboard_views
     from surveyapp.definitions.cli import questionnaire_cli
     from surveyapp.mail.cli import mail_cli
+    from surveyapp.questionnaire import cli as questionnaire_commands  # noqa: F401 (adds commands)
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import public_views
     from surveyapp.questionnaire import staff_views as questionnaire_staff

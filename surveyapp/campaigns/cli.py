@@ -16,22 +16,22 @@ from surveyapp.campaigns.models import Invitation
 from surveyapp.campaigns.service import mark_bounced
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
-from surveyapp.history.service import audit
 from surveyapp.mail.bounces import read_bounces
 from surveyapp.mail.cli import mail_cli
 from surveyapp.mail.models import OutboxMessage
-from surveyapp.questionnaire import responses_export
 from surveyapp.tabular import ImportFileError
 
 contacts_cli = AppGroup("contacts", help="Import stakeholder contacts.")
 campaigns_cli = AppGroup("campaigns", help="Create campaigns, invite, and queue reminders.")
 
 
-def _actor() -> str:
+def command_actor() -> str:
+    """Who runs a command, for the audit log: the system account."""
     return f"cli:{getpass.getuser()}"
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
+    """End a command with a message and exit status 1; nothing is committed."""
     db.session.rollback()
     click.echo(message, err=True)
     sys.exit(1)
@@ -43,9 +43,9 @@ def import_command(file: Path) -> None:
     """Import contacts (columns institution, contact_person, email, country, language and
     optionally institution_id); bad rows are listed and skipped."""
     try:
-        report = service.import_contacts(file, actor=_actor())
+        report = service.import_contacts(file, actor=command_actor())
     except ImportFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(report.summary())
 
@@ -93,7 +93,7 @@ def create_command(
         campaign = service.create_campaign(
             name,
             closes_on,
-            actor=_actor(),
+            actor=command_actor(),
             opens_on=opens_on,
             questionnaire=questionnaire,
             sender_name=sender_name,
@@ -103,7 +103,7 @@ def create_command(
             max_reminders=max_reminders,
         )
     except (service.CampaignError, TemplateProblem) as exc:
-        _fail(f"Not created: {exc}")
+        fail(f"Not created: {exc}")
     db.session.commit()
     click.echo(
         f"Created campaign {campaign.name!r} (id {campaign.id}) asking "
@@ -117,9 +117,9 @@ def create_command(
 def invite_command(name: str) -> None:
     """Queue invitations for every active contact not yet invited to campaign NAME."""
     try:
-        report = service.invite(service.find_campaign(name), actor=_actor())
+        report = service.invite(service.find_campaign(name), actor=command_actor())
     except service.CampaignError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     db.session.commit()
     click.echo(report.summary())
 
@@ -132,54 +132,12 @@ def tick_command() -> None:
     click.echo(report.summary())
 
 
-def _export(name: str, path: Path, fmt: str, what: str) -> None:
-    try:
-        campaign = service.find_campaign(name)
-    except service.CampaignError as exc:
-        _fail(str(exc))
-    rows = (
-        responses_export.response_rows(campaign)
-        if what == "responses"
-        else responses_export.non_responder_rows(campaign)
-    )
-    path.write_bytes(responses_export.write(rows, fmt, what))
-    audit(
-        f"campaign.export_{what.replace('-', '_')}",
-        _actor(),
-        target_type="campaign",
-        target_id=campaign.id,
-        format=fmt,
-    )
-    db.session.commit()
-    click.echo(f"Wrote the {what} of {campaign.name!r} to {path}.")
-
-
-@campaigns_cli.command("export-responses")
-@click.argument("name")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(responses_export.FORMATS), default="csv")
-def export_responses_command(name: str, path: Path, fmt: str) -> None:
-    """Write every submission of campaign NAME with its answers, one row per programme
-    block (personal fields included)."""
-    _export(name, path, fmt, "responses")
-
-
-@campaigns_cli.command("export-non-responders")
-@click.argument("name")
-@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(responses_export.FORMATS), default="csv")
-def export_non_responders_command(name: str, path: Path, fmt: str) -> None:
-    """Write the invitations of campaign NAME that have no submitted answer, with their
-    state."""
-    _export(name, path, fmt, "non-responders")
-
-
 @mail_cli.command("ingest-bounces")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def ingest_bounces_command(path: Path) -> None:
     """Read delivery status notifications (an mbox, or a folder of .eml files) and mark the
     matching invitations bounced."""
-    actor = _actor()
+    actor = command_actor()
     marked = unmatched = 0
     for bounce in read_bounces(path):
         message = None
