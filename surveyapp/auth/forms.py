@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     EmailField,
     PasswordField,
     SelectMultipleField,
@@ -50,18 +49,6 @@ class TokenForm(FlaskForm):
         _l("Token name"),
         validators=[DataRequired(), Length(max=100)],
         description=_l("Name it after the script that will use it."),
-    )
-
-
-class DigestForm(FlaskForm):
-    """A reviewer's choice to get the daily email of submissions waiting for review."""
-
-    review_digest = BooleanField(
-        _l("Email me once a day when new or resubmitted answers wait for review"),
-        description=_l(
-            "Sent only on days when something arrived since the last one, with a link to "
-            "each submission."
-        ),
     )
 
 

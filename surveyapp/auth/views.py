@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -23,7 +22,6 @@ from surveyapp.auth import service
 from surveyapp.auth.access import STAFF, restrict, safe_next, start_session
 from surveyapp.auth.forms import (
     ConfirmForm,
-    DigestForm,
     LoginForm,
     PasswordChangeForm,
     TokenForm,
@@ -31,7 +29,6 @@ from surveyapp.auth.forms import (
 from surveyapp.auth.passwords import PasswordRejected
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
-from surveyapp.review import digest
 
 blueprint = Blueprint("auth", __name__)
 account = Blueprint("account", __name__, url_prefix="/account")
@@ -78,7 +75,8 @@ def logout() -> Any:
 
 @account.get("/")
 def index() -> str:
-    """The staff member's account: roles, password change, API tokens, the review digest."""
+    """The staff member's account: roles, password change, API tokens (and, for reviewers,
+    the review digest, which the review area adds to the page)."""
     return _render_account()
 
 
@@ -87,11 +85,6 @@ def _render_account(**extra: Any) -> str:
         "auth/account.html",
         password_form=extra.pop("password_form", None) or PasswordChangeForm(),
         token_form=extra.pop("token_form", None) or TokenForm(),
-        digest_form=(
-            DigestForm(review_digest=current_user.review_digest)
-            if digest.may_subscribe(current_user)
-            else None
-        ),
         confirm=ConfirmForm(),
         **extra,
     )
@@ -119,25 +112,6 @@ def change_password() -> Any:
             flash(_("Your password has been changed. Other sessions have ended."), "success")
             return redirect(url_for("account.index"))
     return _render_account(password_form=form), 400
-
-
-@account.post("/digest")
-def review_digest() -> Any:
-    """Switch one's daily email of submissions waiting for review on or off."""
-    form = DigestForm()
-    if not digest.may_subscribe(current_user):
-        abort(403, description="Only curators and admins review submissions.")
-    if form.validate_on_submit():
-        wanted = bool(form.review_digest.data)
-        digest.subscribe(current_user, wanted)
-        db.session.commit()
-        flash(
-            _("You will get an email on days when answers arrive for review.")
-            if wanted
-            else _("You will get no more review digests."),
-            "success",
-        )
-    return redirect(url_for("account.index") + "#digest")
 
 
 @account.post("/tokens")

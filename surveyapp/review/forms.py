@@ -146,3 +146,15 @@ def decision_form(comparison: Comparison, **kwargs: Any) -> DecisionForm:
                 StringField(_l("Reason for retiring"), validators=[Length(max=TEXT_LIMIT)]),
             )
     return Form(**kwargs)
+
+
+class DigestForm(FlaskForm):
+    """A reviewer's choice to get the daily email of submissions waiting for review."""
+
+    review_digest = BooleanField(
+        _l("Email me once a day when new or resubmitted answers wait for review"),
+        description=_l(
+            "Sent only on days when something arrived since the last one, with a link to "
+            "each submission."
+        ),
+    )

@@ -27,7 +27,7 @@ from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
 from surveyapp.pagination import page_number
 from surveyapp.registry.models import Institution
-from surveyapp.review import forms, service
+from surveyapp.review import digest, forms, service
 from surveyapp.review.models import Review
 from surveyapp.vocabulary import Role, SubmissionStatus, countries
 
@@ -242,3 +242,32 @@ def _conflict(submission_id: int, changes: list[str]) -> tuple[str, int]:
     return render_template(
         "review/conflict.html", submission=submission, changes=changes, last=last
     ), 409
+
+
+@blueprint.app_context_processor
+def _digest_on_the_account_page() -> dict[str, Any]:
+    """The account page offers reviewers the daily digest; the review area owns it."""
+
+    def review_digest_form() -> forms.DigestForm | None:
+        if not current_user.is_authenticated or not digest.may_subscribe(current_user):
+            return None
+        return forms.DigestForm(review_digest=current_user.review_digest)
+
+    return {"review_digest_form": review_digest_form}
+
+
+@blueprint.post("/digest")
+def digest_setting() -> Any:
+    """Switch one's daily email of submissions waiting for review on or off."""
+    form = forms.DigestForm()
+    if form.validate_on_submit():
+        wanted = bool(form.review_digest.data)
+        digest.subscribe(current_user, wanted)
+        db.session.commit()
+        flash(
+            _("You will get an email on days when answers arrive for review.")
+            if wanted
+            else _("You will get no more review digests."),
+            "success",
+        )
+    return redirect(url_for("account.index") + "#digest")

@@ -45,7 +45,7 @@ def test_a_curator_opts_in_on_the_account_page(client, staff, ctx):
     assert "Review digest" in page
     assert 'name="review_digest"' in page
     response = client.post(
-        "/account/digest",
+        "/staff/review/digest",
         data={"csrf_token": csrf_token(client, "/account/"), "review_digest": "y"},
     )
     assert response.status_code == 302
@@ -53,7 +53,7 @@ def test_a_curator_opts_in_on_the_account_page(client, staff, ctx):
     assert user.review_digest is True
     page = client.get("/account/").get_data(as_text=True)
     assert re.search(r'<input[^>]*checked[^>]*name="review_digest"', page), page
-    client.post("/account/digest", data={"csrf_token": csrf_token(client, "/account/")})
+    client.post("/staff/review/digest", data={"csrf_token": csrf_token(client, "/account/")})
     db.session.refresh(user)
     assert user.review_digest is False
 
@@ -62,7 +62,7 @@ def test_coordinators_are_not_offered_the_digest(client, make_user, auth):
     auth.login(make_user("coordinator@example.org", Role.COORDINATOR))
     assert "Review digest" not in client.get("/account/").get_data(as_text=True)
     response = client.post(
-        "/account/digest",
+        "/staff/review/digest",
         data={"csrf_token": csrf_token(client, "/account/"), "review_digest": "y"},
     )
     assert response.status_code == 403
