@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, redirect, render_template, request, url_for
 
 import config as settings
 from surveyapp import backup, definitions, i18n, logs
@@ -199,6 +199,11 @@ def _register_blueprints(app: Flask) -> None:
             "Disallow: /staff/\nDisallow: /admin/\n",
             mimetype="text/plain",
         )
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Clients that ask for /favicon.ico without reading the page get the page's icon."""
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.template_filter("label")
     def _label(value: str | None, vocabulary: str) -> str:

@@ -214,3 +214,5 @@ def test_every_page_names_a_favicon_that_is_served(client, table1):
     response = client.get(icon.group(1))
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
+    bare = client.get("/favicon.ico")
+    assert bare.status_code == 301 and bare.headers["Location"].endswith(icon.group(1))
