@@ -122,9 +122,7 @@ def _register_security_headers(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("HSTS_SECONDS"):
-            headers.setdefault(
-                "Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}"
-            )
+            headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
         return response
 
 
@@ -134,7 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.auth import views as auth_views
     from surveyapp.auth.audit_views import blueprint as audit_log
     from surveyapp.auth.cli import users_cli
-    from surveyapp.campaigns import emails, link_views
+    from surveyapp.campaigns import emails
     from surveyapp.campaigns import views as campaign_views
     from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
     from surveyapp.dashboard import public_views as statistics_views
@@ -142,13 +140,13 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.definitions.cli import questionnaire_cli
     from surveyapp.mail.cli import mail_cli
     from surveyapp.questionnaire import cli as questionnaire_commands  # noqa: F401 (adds commands)
+    from surveyapp.questionnaire import coordinator_views, public_views
     from surveyapp.questionnaire import emails as questionnaire_emails
-    from surveyapp.questionnaire import public_views
     from surveyapp.questionnaire import staff_views as questionnaire_staff
-    from surveyapp.questionnaire import views as questionnaire_views
     from surveyapp.registry import curation_views, staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
+    from surveyapp.respondent import link_views, questionnaire_views
     from surveyapp.review import emails as review_emails
     from surveyapp.review import views as review_views
     from surveyapp.review.cli import review_cli
@@ -172,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         questionnaire_views.blueprint,
         public_views.blueprint,
         questionnaire_staff.blueprint,
+        coordinator_views.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")

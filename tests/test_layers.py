@@ -1,17 +1,18 @@
-"""The packages stand in layers: a service or model imports only what stands below it.
+"""The packages stand in layers: every module, page and command included, imports only
+what stands in its own package or below it.
 
 From the bottom: foundations (database, vocabulary, i18n, ...), the questionnaire
 definitions, history (versions and audit), staff accounts, mail, the registry, campaigns,
-the questionnaire's submissions, the review, dashboards, the API. Pages and commands
-(``views``, ``*_views``, ``cli``) are the top of their area and may call the services of
-any area; they import them at the top of the module, never inside a function, so the
-graph stays visible. Imports needed only for type hints (``if TYPE_CHECKING``) are free.
+the questionnaire's submissions, the review, the respondent's pages, dashboards, the API.
+A page that shows what a higher area owns gets it from that area (a template function the
+higher area adds, as the late answers on the campaign page), or lives in the higher area.
+Imports needed only for type hints (``if TYPE_CHECKING``) are free. Only the application
+factory, which wires every area together, stands above them all.
 """
 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ LAYERS = [
     "campaigns",
     "questionnaire",
     "review",
+    "respondent",
     "dashboard",
     "api",
 ]
@@ -49,27 +51,16 @@ def _layer(name: str) -> int:
     return -1 if name in FOUNDATIONS else LAYERS.index(name)
 
 
-def _is_page_or_command(path: Path) -> bool:
-    return path.stem in ("views", "cli") or path.stem.endswith("_views")
-
-
-def _imports(tree: ast.Module) -> list[tuple[ast.ImportFrom, bool]]:
-    """Every ``from surveyapp... import`` with whether it sits inside a function; imports
-    under ``if TYPE_CHECKING`` are left out."""
+def _imports(tree: ast.Module) -> list[ast.ImportFrom]:
+    """Every ``from surveyapp... import``, leaving out those under ``if TYPE_CHECKING``."""
     typing_only = {
         id(node)
         for block in ast.walk(tree)
         if isinstance(block, ast.If) and getattr(block.test, "id", None) == "TYPE_CHECKING"
         for node in ast.walk(block)
     }
-    in_function = {
-        id(node)
-        for function in ast.walk(tree)
-        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
-        for node in ast.walk(function)
-    }
     return [
-        (node, id(node) in in_function)
+        node
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
         and (node.module or "").startswith("surveyapp")
@@ -82,13 +73,12 @@ def test_no_module_imports_a_package_above_it(path):
     relative = path.relative_to(PACKAGE_DIR).parts
     own = relative[0].removesuffix(".py")
     upward = []
-    for node, inside_function in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
         parts = node.module.split(".")
         targets = [parts[1]] if len(parts) > 1 else [alias.name for alias in node.names]
         for target in targets:
             if target == own or target not in FOUNDATIONS | set(LAYERS):
                 continue
-            above = _layer(target) > _layer(own)
-            if above and (inside_function or not _is_page_or_command(path)):
+            if _layer(target) > _layer(own):
                 upward.append(f"line {node.lineno}: {node.module}")
     assert not upward, f"{path.name} imports from above its layer: {upward}"

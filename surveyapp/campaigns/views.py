@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -43,12 +42,10 @@ from surveyapp.campaigns.forms import (
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.extensions import db
-from surveyapp.history.service import audit
-from surveyapp.i18n import LANGUAGES, day, ngettext
+from surveyapp.i18n import LANGUAGES, ngettext
 from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
-from surveyapp.questionnaire import late_drafts, responses_export
 from surveyapp.registry import values
 from surveyapp.tabular import ImportFileError
 from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, Role
@@ -496,45 +493,8 @@ def campaign_detail(campaign_id: int) -> str:
         remindable=remindable,
         pending=pending,
         opens_later=service.campaign_not_open_yet(campaign),
-        late=late_drafts.late_drafts(campaign),
         confirm=ConfirmForm(),
         statuses=list(InvitationStatus),
-    )
-
-
-EXPORTS = {
-    "responses": responses_export.response_rows,
-    "non-responders": (responses_export.non_responder_rows),
-}
-MIMETYPES = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-@campaigns.get("/<int:campaign_id>/export/<what>.<fmt>")
-def campaign_export(campaign_id: int, what: str, fmt: str) -> Response:
-    """Every submission with its answers, or the non-responders, as CSV or XLSX (audited:
-    they hold personal data)."""
-    campaign = _campaign(campaign_id)
-    if what not in EXPORTS or fmt not in responses_export.FORMATS:
-        abort(404, description="Exports are available as .csv and .xlsx.")
-    db.session.commit()  # end the read, so the audit event starts a writing transaction
-    audit(
-        f"campaign.export_{what.replace('-', '_')}",
-        current_user.email,
-        target_type="campaign",
-        target_id=campaign.id,
-        remote_addr=request.remote_addr,
-        format=fmt,
-    )
-    db.session.commit()
-    body = responses_export.write(EXPORTS[what](campaign), fmt, what)
-    filename = f"campaign-{campaign.id}-{what}-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011
-    return Response(
-        body,
-        mimetype=MIMETYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -598,49 +558,6 @@ def invitation_detail(campaign_id: int, invitation_id: int) -> str:
         invitation=invitation,
         confirm=ConfirmForm(),
         is_open=service.is_open(invitation),
-        late_draft=late_drafts.late_draft_of(invitation),
-    )
-
-
-@campaigns.post("/<int:campaign_id>/invitations/<int:invitation_id>/late/<action>")
-def late_draft_action(campaign_id: int, invitation_id: int, action: str) -> Any:
-    """Accept a late answer as submitted, or reopen the link and email a fresh one."""
-    campaign = _campaign(campaign_id)
-    invitation = _invitation(campaign, invitation_id)
-    if action not in ("accept", "reopen"):
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        try:
-            if action == "accept":
-                version = late_drafts.accept(invitation, actor=current_user.email)
-                message = _(
-                    "The late answer of %(email)s is submitted (version %(number)s) and waits "
-                    "for review.",
-                    email=invitation.contact.email,
-                    number=version.number,
-                )
-            else:
-                until = late_drafts.reopen_for_late_draft(
-                    invitation,
-                    actor=current_user.email,
-                    days=current_app.config["CHANGES_LINK_DAYS"],
-                )
-                message = _(
-                    "The link of %(email)s works again until %(day)s; a fresh link is on its way.",
-                    email=invitation.contact.email,
-                    day=day(until),
-                )
-        except service.CampaignError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(message, "success")
-    back = request.form.get("back") == "campaign"
-    if back:
-        return redirect(url_for("campaigns.campaign_detail", campaign_id=campaign.id))
-    return redirect(
-        url_for("campaigns.invitation_detail", campaign_id=campaign.id, invitation_id=invitation.id)
     )
 
 

@@ -51,6 +51,7 @@ def test_every_blueprint_is_public_on_purpose_or_restricted(app):
         "coverage",
         "response_rates",
         "questionnaires",
+        "responses",
     }
 
 

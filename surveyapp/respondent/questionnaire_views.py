@@ -13,13 +13,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from surveyapp.campaigns import service as campaigns
-from surveyapp.campaigns.link_views import invitation_of, protect_capability_links, render_landing
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
+from surveyapp.respondent.link_views import invitation_of, protect_capability_links, render_landing
 from surveyapp.review.service import labelled_comments, latest_request
 from surveyapp.review.standing import standing
 
