@@ -139,12 +139,14 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.dashboard import views as dashboard_views
     from surveyapp.definitions.cli import questionnaire_cli
     from surveyapp.mail.cli import mail_cli
+    from surveyapp.network import planner_views, readiness_views
+    from surveyapp.network.cli import network_cli
     from surveyapp.questionnaire import cli as questionnaire_commands  # noqa: F401 (adds commands)
     from surveyapp.questionnaire import coordinator_views, public_views
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import staff_views as questionnaire_staff
     from surveyapp.registry import curation_views, staff_views
-    from surveyapp.registry.cli import registry_cli
+    from surveyapp.registry.cli import registry_cli, vocabulary_cli
     from surveyapp.registry.views import blueprint as registry
     from surveyapp.respondent import link_views, questionnaire_views
     from surveyapp.review import emails as review_emails
@@ -171,6 +173,8 @@ def _register_blueprints(app: Flask) -> None:
         public_views.blueprint,
         questionnaire_staff.blueprint,
         coordinator_views.blueprint,
+        readiness_views.blueprint,
+        planner_views.blueprint,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
@@ -182,6 +186,8 @@ def _register_blueprints(app: Flask) -> None:
         mail_cli,
         review_cli,
         questionnaire_cli,
+        vocabulary_cli,
+        network_cli,
         backup.backup_command,
         backup.restore_command,
     ):

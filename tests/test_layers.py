@@ -3,7 +3,8 @@ what stands in its own package or below it.
 
 From the bottom: foundations (database, vocabulary, i18n, ...), the questionnaire
 definitions, history (versions and audit), staff accounts, mail, the registry, campaigns,
-the questionnaire's submissions, the review, the respondent's pages, dashboards, the API.
+the questionnaire's submissions, the review, the respondent's pages, dashboards, the
+Centres of Excellence network, the API.
 A page that shows what a higher area owns gets it from that area (a template function the
 higher area adds, as the late answers on the campaign page), or lives in the higher area.
 Imports needed only for type hints (``if TYPE_CHECKING``) are free. Only the application
@@ -29,6 +30,7 @@ LAYERS = [
     "review",
     "respondent",
     "dashboard",
+    "network",
     "api",
 ]
 FOUNDATIONS = {

@@ -28,6 +28,7 @@ from surveyapp.definitions.model import (
     Level,
     Section,
 )
+from surveyapp.definitions.models import VocabularyVersion
 from surveyapp.definitions.vocabularies import CODE_VOCABULARIES as VOCABULARIES
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "FieldDefinition",
     "Level",
     "Section",
+    "VocabularyVersion",
     "available",
     "check_file",
     "definition_path",

@@ -51,6 +51,7 @@ _FIELD_KEYS = {
     "max",
     "unit",
     "show_if",
+    "expected_if",
 }
 
 
@@ -92,19 +93,22 @@ class _Reader:
         if raw.get("min") is not None and raw.get("max") is not None and raw["min"] > raw["max"]:
             self.problems.append(f"{where}: min is larger than max")
         condition = self.condition(raw.get("show_if"), where)
+        expected = self.condition(raw.get("expected_if"), where, "expected_if")
         if unknown or not raw.get("key") or not raw.get("label") or kind not in FIELD_TYPES:
             return None
         try:
-            return FieldDefinition(level=level, **{**raw, "show_if": condition})
+            return FieldDefinition(
+                level=level, **{**raw, "show_if": condition, "expected_if": expected}
+            )
         except TypeError as exc:
             self.problems.append(f"{where}: {exc}")
             return None
 
-    def condition(self, raw: Any, where: str) -> Condition | None:
+    def condition(self, raw: Any, where: str, name: str = "show_if") -> Condition | None:
         if raw is None:
             return None
         if not isinstance(raw, dict) or set(raw) - {"field", "in"} or not raw.get("field"):
-            self.problems.append(f'{where}: show_if must be {{ field = "key", in = ["value"] }}')
+            self.problems.append(f'{where}: {name} must be {{ field = "key", in = ["value"] }}')
             return None
         values = raw.get("in", ["yes"])
         return Condition(str(raw["field"]), tuple(str(v) for v in values))
@@ -145,21 +149,23 @@ class _Reader:
         by_key = {f.key: f for f in definition.fields}
         for section in definition.sections:
             for field in section.fields:
-                if field.show_if is None:
-                    continue
-                where = f"section {section.key!r}, field {field.key!r}"
-                target = by_key.get(field.show_if.field)
-                if target is None:
-                    self.problems.append(
-                        f"{where}: show_if names {field.show_if.field!r}, which is no field"
-                    )
-                elif target.key == field.key:
-                    self.problems.append(f"{where}: show_if names the field itself")
-                elif target.level != field.level:
-                    self.problems.append(
-                        f"{where}: show_if names {target.key!r}, which is asked once per "
-                        f"{target.level}, not with this field"
-                    )
+                for name in ("show_if", "expected_if"):
+                    condition = getattr(field, name)
+                    if condition is None:
+                        continue
+                    where = f"section {section.key!r}, field {field.key!r}"
+                    target = by_key.get(condition.field)
+                    if target is None:
+                        self.problems.append(
+                            f"{where}: {name} names {condition.field!r}, which is no field"
+                        )
+                    elif target.key == field.key:
+                        self.problems.append(f"{where}: {name} names the field itself")
+                    elif target.level != field.level:
+                        self.problems.append(
+                            f"{where}: {name} names {target.key!r}, which is asked once per "
+                            f"{target.level}, not with this field"
+                        )
         in_table1 = {f.key for f in definition.fields if f.in_table1}
         if set(definition.table1_columns) != in_table1:
             self.problems.append(

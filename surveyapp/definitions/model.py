@@ -63,6 +63,9 @@ class FieldDefinition:
     max: float | None = None
     unit: str | None = None
     show_if: Condition | None = None
+    # A soft prompt, never a refusal: when another answer makes this one expected (named a
+    # routine application, but no product), the respondent is asked for it.
+    expected_if: Condition | None = None
 
     @property
     def heading(self) -> str:

@@ -4,8 +4,14 @@ Table 1's vocabularies live in :mod:`surveyapp.vocabulary` (models store their v
 check them with constraints) and keep working under their names. A later questionnaire
 names a data vocabulary instead: ``forms/vocabularies/<id>-v<version>.toml`` with codes,
 labels, optional translations and optional extra columns, versioned like definitions and
-always named with its version (``technology_platforms-v1``), so an answer given under one
-version keeps its labels when a new version adds terms.
+named with its version (``technology_platforms-v1``), so an answer given under one version
+keeps its labels when a new version adds terms.
+
+A vocabulary that follows the world rather than the questionnaire (the EU-authorised ATMPs:
+products are authorised and withdrawn between campaigns) is named without a version
+(``authorised_atmps``) and means its latest version. Each version keeps every code of the
+one before (codes are never deleted), so answers given under an earlier version keep their
+labels.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ VOCABULARIES_DIR = FORMS_DIR / "vocabularies"
 # surveyapp.definitions.loader.use_directories, which sets it).
 DEFINITION_DIRS: list[Path] = [FORMS_DIR]
 _NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)-v(?P<version>[1-9][0-9]*)$")
+_LIVING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class VocabularyError(ValueError):
@@ -107,11 +114,29 @@ def parse_vocabulary(text: str, source: str = "<string>") -> DataVocabulary:
     return DataVocabulary(raw["id"], raw["version"], str(raw.get("title", raw["id"])), tuple(terms))
 
 
+def latest_version(vocabulary_id: str, directory: Path | None = None) -> int | None:
+    """The newest version of a data vocabulary found in the folders, or None."""
+    versions = [
+        int(match["version"])
+        for folder in _folders(directory)
+        for path in folder.glob(f"{vocabulary_id}-v*.toml")
+        if (match := _NAME.match(path.stem)) and match["id"] == vocabulary_id
+    ]
+    return max(versions, default=None)
+
+
+def _folders(directory: Path | None) -> list[Path]:
+    return [directory] if directory else [d / "vocabularies" for d in DEFINITION_DIRS]
+
+
 @cache
 def load_vocabulary(name: str, directory: Path | None = None) -> DataVocabulary:
-    """The data vocabulary ``<id>-v<version>`` from ``directory``, else from the
-    vocabularies/ folder of each definitions folder; VocabularyError when there is none."""
-    folders = [directory] if directory else [d / "vocabularies" for d in DEFINITION_DIRS]
+    """The data vocabulary ``<id>-v<version>`` (or, named without a version, its latest)
+    from ``directory``, else from the vocabularies/ folder of each definitions folder;
+    VocabularyError when there is none."""
+    folders = _folders(directory)
+    if _LIVING_NAME.match(name) and (latest := latest_version(name, directory)) is not None:
+        return load_vocabulary(f"{name}-v{latest}", directory)
     match = _NAME.match(name)
     path = next((f / f"{name}.toml" for f in folders if (f / f"{name}.toml").exists()), None)
     if match is None or path is None:

@@ -52,6 +52,8 @@ def test_every_blueprint_is_public_on_purpose_or_restricted(app):
         "response_rates",
         "questionnaires",
         "responses",
+        "readiness",
+        "network_planner",
     }
 
 
