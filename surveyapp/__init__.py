@@ -146,8 +146,9 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import staff_views as questionnaire_staff
     from surveyapp.registry import curation_views, staff_views
-    from surveyapp.registry.cli import registry_cli, vocabulary_cli
+    from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
+    from surveyapp.registry.vocabulary_cli import vocabulary_cli
     from surveyapp.respondent import link_views, questionnaire_views
     from surveyapp.review import emails as review_emails
     from surveyapp.review import views as review_views

@@ -18,7 +18,6 @@ from surveyapp.registry.models import Entry
 from surveyapp.registry.service import EntryFilters
 
 registry_cli = AppGroup("registry", help="Load, import and export the master registry.")
-vocabulary_cli = AppGroup("vocabulary", help="Update the vocabularies kept as data.")
 
 
 def _actor() -> str:
