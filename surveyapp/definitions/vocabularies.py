@@ -12,6 +12,13 @@ products are authorised and withdrawn between campaigns) is named without a vers
 (``authorised_atmps``) and means its latest version. Each version keeps every code of the
 one before (codes are never deleted), so answers given under an earlier version keep their
 labels.
+
+The shipped version is a file; later ones are recorded in the database
+(:class:`~surveyapp.definitions.models.VocabularyVersion`), so every app server sharing it
+sees a new version without a restart. Which versions are recorded is looked up at most once
+per request (``flask.g``); a version, once parsed, is kept for the life of the process (it
+never changes). Outside an application context (``flask questionnaire check`` reading a
+file) only the files count.
 """
 
 from __future__ import annotations
@@ -19,10 +26,16 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from surveyapp.definitions.models import VocabularyVersion
+from surveyapp.extensions import db
 from surveyapp.paths import FORMS_DIR
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, Vocabulary, YesNoUnknown
 
@@ -69,6 +82,8 @@ class DataVocabulary:
     version: int
     title: str
     terms: tuple[Term, ...]
+    # what the header holds besides id, version and title (e.g. cut_off, source)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -85,6 +100,15 @@ def parse_vocabulary(text: str, source: str = "<string>") -> DataVocabulary:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise VocabularyError(f"{source}: {exc}") from exc
+    return vocabulary_from_mapping(raw, source)
+
+
+_HEADER = {"id", "version", "title", "terms"}
+
+
+def vocabulary_from_mapping(raw: dict[str, Any], source: str = "<mapping>") -> DataVocabulary:
+    """A vocabulary from what a file holds once read (header keys and a list of terms),
+    whether it came from a file or from a recorded version; names every problem found."""
     problems = []
     terms = []
     for index, entry in enumerate(raw.get("terms", []), start=1):
@@ -111,7 +135,20 @@ def parse_vocabulary(text: str, source: str = "<string>") -> DataVocabulary:
         problems.append("has no terms")
     if problems:
         raise VocabularyError(f"{source}: " + "; ".join(problems))
-    return DataVocabulary(raw["id"], raw["version"], str(raw.get("title", raw["id"])), tuple(terms))
+    details = {key: value for key, value in raw.items() if key not in _HEADER}
+    return DataVocabulary(
+        raw["id"], raw["version"], str(raw.get("title", raw["id"])), tuple(terms), details
+    )
+
+
+def term_record(term: Term) -> dict[str, Any]:
+    """A term as a vocabulary file (and a recorded version) holds it."""
+    record: dict[str, Any] = {"code": term.code, "label": term.label}
+    if term.translations:
+        record["translations"] = dict(term.translations)
+    if term.extra:
+        record["extra"] = dict(term.extra)
+    return record
 
 
 def latest_version(vocabulary_id: str, directory: Path | None = None) -> int | None:
@@ -129,14 +166,82 @@ def _folders(directory: Path | None) -> list[Path]:
     return [directory] if directory else [d / "vocabularies" for d in DEFINITION_DIRS]
 
 
-@cache
+# A recorded version is known by its row's id and creation time as well as its number, so
+# a version recorded, rolled back and recorded again differently is never mistaken.
+_Stamp = tuple[int, datetime]
+_recorded: dict[tuple[str, int, _Stamp], DataVocabulary] = {}
+
+
+def recorded_versions(vocabulary_id: str) -> dict[int, _Stamp]:
+    """The versions of a vocabulary recorded in the database (number -> row stamp), looked
+    up at most once per request or command; none outside an application context."""
+    if not has_app_context():
+        return {}
+    known: dict[str, dict[int, _Stamp]] = g.setdefault("recorded_vocabulary_versions", {})
+    if vocabulary_id not in known:
+        rows = db.session.execute(
+            select(
+                VocabularyVersion.version, VocabularyVersion.id, VocabularyVersion.created_at
+            ).where(VocabularyVersion.vocabulary_id == vocabulary_id)
+        )
+        known[vocabulary_id] = {version: (row_id, created) for version, row_id, created in rows}
+    return known[vocabulary_id]
+
+
+def forget_recorded_versions() -> None:
+    """Look the recorded versions up again at the next use (after recording one)."""
+    if has_app_context():
+        g.pop("recorded_vocabulary_versions", None)
+
+
+def newest_version(vocabulary_id: str, directory: Path | None = None) -> int | None:
+    """The version a name without one means: the newest of the shipped files and, unless a
+    folder is given, of the versions recorded in the database; None when there is none."""
+    versions = set(recorded_versions(vocabulary_id)) if directory is None else set()
+    if (shipped := latest_version(vocabulary_id, directory)) is not None:
+        versions.add(shipped)
+    return max(versions, default=None)
+
+
 def load_vocabulary(name: str, directory: Path | None = None) -> DataVocabulary:
-    """The data vocabulary ``<id>-v<version>`` (or, named without a version, its latest)
-    from ``directory``, else from the vocabularies/ folder of each definitions folder;
-    VocabularyError when there is none."""
+    """The data vocabulary ``<id>-v<version>`` (or, named without a version, its newest)
+    from ``directory``, else from the versions recorded in the database and the
+    vocabularies/ folder of each definitions folder; VocabularyError when there is none.
+
+    A recorded version wins over a file of the same number: it is what this registry's
+    answers were given under.
+    """
+    if _LIVING_NAME.match(name) and (latest := newest_version(name, directory)) is not None:
+        name = f"{name}-v{latest}"
+    match = _NAME.match(name)
+    if match is not None and directory is None:
+        vocabulary_id, version = match["id"], int(match["version"])
+        stamp = recorded_versions(vocabulary_id).get(version)
+        if stamp is not None:
+            return _recorded_vocabulary(vocabulary_id, version, stamp)
+    return _file_vocabulary(name, directory)
+
+
+def _recorded_vocabulary(vocabulary_id: str, version: int, stamp: _Stamp) -> DataVocabulary:
+    key = (vocabulary_id, version, stamp)
+    if key not in _recorded:
+        row = db.session.get(VocabularyVersion, stamp[0])
+        if row is None:
+            raise VocabularyError(f"vocabulary {vocabulary_id}-v{version} is no longer recorded")
+        raw = {
+            **row.details,
+            "id": row.vocabulary_id,
+            "version": row.version,
+            "title": row.title,
+            "terms": row.terms,
+        }
+        _recorded[key] = vocabulary_from_mapping(raw, f"recorded {vocabulary_id}-v{version}")
+    return _recorded[key]
+
+
+@cache
+def _file_vocabulary(name: str, directory: Path | None) -> DataVocabulary:
     folders = _folders(directory)
-    if _LIVING_NAME.match(name) and (latest := latest_version(name, directory)) is not None:
-        return load_vocabulary(f"{name}-v{latest}", directory)
     match = _NAME.match(name)
     path = next((f / f"{name}.toml" for f in folders if (f / f"{name}.toml").exists()), None)
     if match is None or path is None:
@@ -145,6 +250,10 @@ def load_vocabulary(name: str, directory: Path | None = None) -> DataVocabulary:
     if vocabulary.name != name:
         raise VocabularyError(f"{path}: declares {vocabulary.name}, not {name}")
     return vocabulary
+
+
+# surveyapp.definitions.loader.use_directories clears what was read from the folders.
+load_vocabulary.cache_clear = _file_vocabulary.cache_clear  # type: ignore[attr-defined]
 
 
 def vocabulary_exists(name: str, directory: Path | None = None) -> bool:
