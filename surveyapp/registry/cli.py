@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
-from surveyapp.registry import export, importer
+from surveyapp.registry import cities, export, importer
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import EntryFilters
 
@@ -64,6 +64,22 @@ def import_table1_command(path: Path | None, verbose: bool, if_empty: bool) -> N
         ),
         verbose,
     )
+
+
+@registry_cli.command("load-cities")
+def load_cities_command() -> None:
+    """Give Table 1's institutions the city their printed name gives (the curated mapping
+    shipped in the package), to be confirmed by each institution in the next campaign.
+
+    For a registry loaded before the mapping existed; safe to run again, and a city a
+    respondent or curator gave is never replaced.
+    """
+    report = cities.apply_mapping(_actor())
+    audit("registry.load_cities", _actor(), source=cities.MAPPING_REF, cities_set=report.set)
+    db.session.commit()
+    click.echo(report.summary())
+    for line in report.kept or []:
+        click.echo(f"  {line}")
 
 
 @registry_cli.command("import")

@@ -21,7 +21,7 @@ from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import counted
 from surveyapp.paths import PACKAGE_DATA_DIR
-from surveyapp.registry import values
+from surveyapp.registry import cities, values
 from surveyapp.registry.duplicates import DuplicateIndex
 from surveyapp.registry.export import VALUE_COLUMNS
 from surveyapp.registry.models import Entry, Institution
@@ -53,6 +53,7 @@ class ImportReport:
     entries_updated: int = 0
     institutions_updated: int = 0
     unchanged: int = 0
+    cities_set: int = 0
     flags: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -178,6 +179,8 @@ def import_table1(
     Rows with identical institution name and country become one institution; where such
     rows print different institution-level values, the institution keeps the first row's
     and the difference is flagged. Rows already imported (by source_row) are left alone.
+    Institutions whose printed name gives their city get it from the curated mapping
+    (:mod:`.cities`), to be confirmed by them in the next campaign.
     """
     report = ImportReport(source=path.name, row_label="Table 1 row")
     rows = read_source(path, max_rows=10_000, max_cell=10_000)
@@ -233,6 +236,7 @@ def import_table1(
             importer.note_flags(
                 row, {column: reason}, entry=entry, kind=FlagKind.SOURCE_DEFECT, **target
             )
+    report.cities_set = cities.apply_mapping(actor).set
     audit(
         "registry.import_table1",
         actor,

