@@ -11,6 +11,12 @@ from typing import Any
 
 from surveyapp.definitions import table1
 from surveyapp.definitions.answers import json_schema
+from surveyapp.registry.authorised_atmps import (
+    ATMP_CLASSES,
+    CONFIDENCES,
+    DATE_PATTERN,
+    STATUSES,
+)
 from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
 from surveyapp.registry.statistics import counted_fields
 from surveyapp.routing import MAX_ID
@@ -221,6 +227,66 @@ def stats_schema() -> dict[str, Any]:
     return schema
 
 
+def authorised_atmps_schema() -> dict[str, Any]:
+    """JSON Schema of ``/vocabularies/authorised-atmps``."""
+    text = {"type": "string"}
+    a_date = {"type": "string", "pattern": DATE_PATTERN}
+    product = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "description": "The code answers store"},
+            "name": text,
+            "active_substance": text,
+            "atmp_class": {"type": "string", "enum": list(ATMP_CLASSES)},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "status_changed": {
+                "type": ["string", "null"],
+                "pattern": DATE_PATTERN,
+                "description": "When the status last changed (withdrawal, expiry); "
+                "null while authorised",
+            },
+            "first_authorised": a_date | {"description": "YYYY, YYYY-MM or YYYY-MM-DD"},
+            "therapeutic_area": text,
+            "holder": {"type": "string", "description": "Marketing authorisation holder"},
+            "sources": {"type": "array", "items": {"type": "string"}},
+            "confidence": {"type": "string", "enum": list(CONFIDENCES)},
+        },
+        "required": [
+            "code",
+            "name",
+            "active_substance",
+            "atmp_class",
+            "status",
+            "status_changed",
+            "first_authorised",
+            "therapeutic_area",
+            "holder",
+            "sources",
+            "confidence",
+        ],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "description": "The ATMPs ever granted an EU marketing authorisation; a withdrawn, "
+        "expired or not renewed product stays listed, marked by its status",
+        "properties": {
+            "id": {"const": "authorised_atmps"},
+            "version": {"type": "integer", "minimum": 1},
+            "title": text,
+            "cut_off": {
+                "type": ["string", "null"],
+                "pattern": DATE_PATTERN,
+                "description": "The newest evidence the version rests on",
+            },
+            "source": {"type": ["string", "null"]},
+            "products": {"type": "array", "items": product},
+        },
+        "required": ["id", "version", "title", "cut_off", "source", "products"],
+        "additionalProperties": False,
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     page_params = [
@@ -337,6 +403,22 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/vocabularies/authorised-atmps": {
+                "get": {
+                    "summary": "The EU-authorised ATMPs",
+                    "operationId": "getAuthorisedAtmps",
+                    "responses": {
+                        "200": {
+                            "description": "The newest version of the vocabulary",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/AuthorisedAtmps"}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -354,6 +436,7 @@ def openapi_document() -> dict[str, Any]:
                     "additionalProperties": False,
                 },
                 "Stats": stats_schema(),
+                "AuthorisedAtmps": authorised_atmps_schema(),
                 "Problem": {
                     "type": "object",
                     "properties": {

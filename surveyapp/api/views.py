@@ -1,4 +1,5 @@
-"""``/api/v1``: entries, one entry, statistics and the OpenAPI document.
+"""``/api/v1``: entries, one entry, statistics, the EU-authorised ATMPs and the OpenAPI
+document.
 
 Parameters are checked and a bad one gets a 400 problem document naming it. Personal data
 is left out unless the entry's contact consented to publication.
@@ -13,7 +14,7 @@ from flask_login import current_user
 
 from surveyapp.api.openapi import openapi_document
 from surveyapp.auth.access import is_staff
-from surveyapp.registry import export, generic, service
+from surveyapp.registry import authorised_atmps, export, generic, service
 from surveyapp.registry.statistics import registry_statistics
 from surveyapp.vocabulary import AtmpType, is_country_code
 
@@ -133,6 +134,21 @@ def stats() -> Any:
     """Counts by country, ATMP type and answers; patients treated by country; figures per
     field of later questionnaires."""
     return jsonify(registry_statistics())
+
+
+@blueprint.get("/vocabularies/authorised-atmps")
+def authorised_atmps_vocabulary() -> Any:
+    """Every EU-authorised ATMP of the newest version, withdrawn ones included (answers
+    may name them), with its class, status, dates and sources, and the evidence cut-off."""
+    vocabulary = authorised_atmps.authorised_atmps()
+    return jsonify(
+        id=vocabulary.id,
+        version=vocabulary.version,
+        title=vocabulary.title,
+        cut_off=vocabulary.details.get("cut_off"),
+        source=vocabulary.details.get("source"),
+        products=authorised_atmps.product_records(vocabulary),
+    )
 
 
 @blueprint.get("/openapi.json")
