@@ -157,6 +157,15 @@ def test_a_pin_failing_a_requirement_or_outside_the_countries_is_kept_with_its_c
     assert pinned_lyon.picks[0].conflicts[0].detail == "biocluster"
 
 
+def test_a_pinned_institution_without_an_active_entry_is_kept_and_reported(ctx) -> None:
+    centres = [centre(1, "Ended", platforms=["msc"], active=False), centre(2, "Berlin")]
+    proposal = plan(centres, PlanRequest(size=2, pins=(1,)))
+    assert names(proposal) == ["Ended", "Berlin"]
+    assert [planner.conflict_text(c) for c in proposal.picks[0].conflicts] == [
+        "has no active entry"
+    ]
+
+
 def test_fewer_candidates_than_the_size_give_fewer_picks_and_say_so(ctx) -> None:
     centres = [
         centre(1, "Berlin", platforms=["car_t"]),
