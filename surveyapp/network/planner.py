@@ -25,8 +25,9 @@ The method (also in the README, "How the planner chooses"):
   greedily (each time the candidate adding the most capabilities, then a new country, then
   the most criteria met, then by name and id) and then exchanges a pick for a candidate
   left out while that makes the proposal better, until no single exchange does. Greedy
-  picking covers at least 1 - 1/e (63 %) of the capabilities the best selection covers
-  beside the pins; the exchange pass only improves on it.
+  picking adds to the pins at least 1 - 1/e (63 %) of the capabilities the best
+  selection adds (the classic bound for maximum coverage); the exchange pass never
+  lowers that.
 * **The proposal is filled up to N** when there are enough candidates: a pick that adds
   nothing new is said to add nothing. With fewer candidates than N the proposal is
   shorter and says so.
