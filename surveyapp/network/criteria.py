@@ -199,14 +199,17 @@ CRITERIA: tuple[Criterion, ...] = (
         _l("Stand-alone research programme"),
         ("research_programme",),
         _yes_no("research_programme", _l("Stand-alone ATMP research programme")),
-        _l("Met when the institution runs a stand-alone ATMP research programme."),
+        _l(
+            "Met when the institution runs a stand-alone ATMP research programme; not met"
+            " when it does not."
+        ),
     ),
     Criterion(
         "knowledge_transfer",
         _l("Knowledge transfer"),
         ("technology_transfer_office",),
         _yes_no("technology_transfer_office", _l("Technology-transfer office")),
-        _l("Met with a knowledge-transfer or technology-transfer office."),
+        _l("Met with a knowledge-transfer or technology-transfer office; not met without one."),
     ),
     Criterion(
         "training_outreach",

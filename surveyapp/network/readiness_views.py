@@ -14,7 +14,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from surveyapp.auth.access import restrict
-from surveyapp.auth.forms import ConfirmForm
 from surveyapp.campaigns.service import CampaignError
 from surveyapp.dashboard import service as dashboard
 from surveyapp.extensions import db
@@ -132,7 +131,6 @@ def index() -> str:
         sort_urls={key: _sort_url(args, key, filters.sort, descending) for key in SORTS},
         countries=countries,
         args=args,
-        confirm=ConfirmForm(),
     )
 
 

@@ -106,6 +106,8 @@ def test_each_active_institution_shows_every_criterion_with_answer_and_date(
     assert f"confirmed {format_date(utcnow(), 'long', locale='en')}" in row
     assert "never confirmed" in row  # stages were never answered
     assert "1 / 7" in row  # trials met through the two trials as site
+    # how each criterion is decided is on the page, in words
+    assert "Met with an own GMP facility or GMP manufacturing through a partner" in html
     ready = html[html.index("Berlin Cell Centre") : html.index("Copenhagen Vector Facility")]
     assert "7 / 7" in ready and "Nothing unknown" in ready
 
