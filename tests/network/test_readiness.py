@@ -299,3 +299,8 @@ def test_only_coordinators_and_admins_see_readiness(client, make_user, auth, reg
     make_user("admin@example.org", Role.ADMIN)
     auth.login("admin@example.org")
     assert client.get(URL).status_code == 200
+
+
+def test_the_deciding_answers_read_in_the_pages_language(client, coordinator, registry):
+    html = page(client, lang="de", gmp="met")
+    assert "Eigene GMP-Einrichtung" in html  # the data vocabulary's own translation
