@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -41,6 +42,7 @@ from surveyapp.definitions import table1 as table1_definition
 from surveyapp.definitions import use_directories
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
+from surveyapp.paths import FORMS_DIR
 from surveyapp.registry import importer
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import add_entry, add_institution, updates_from_text
@@ -145,6 +147,18 @@ def test_questionnaires(app: Flask) -> Iterator[None]:
     a data vocabulary) beside the shipped ones, for one test."""
     shipped = list(app.config["QUESTIONNAIRE_DIRS"])
     use_directories([*shipped, TEST_FORMS_DIR])
+    yield
+    use_directories(shipped)
+
+
+@pytest.fixture
+def table1_questionnaire_only(app: Flask, tmp_path: Path) -> Iterator[None]:
+    """Only Table 1's own questionnaire (v1) in use, as before any later version shipped:
+    what the registry looks like to an installation that asks nothing beyond Table 1."""
+    shipped = list(app.config["QUESTIONNAIRE_DIRS"])
+    (tmp_path / "table1-v1.toml").write_bytes((FORMS_DIR / "table1-v1.toml").read_bytes())
+    shutil.copytree(FORMS_DIR / "vocabularies", tmp_path / "vocabularies")
+    use_directories([tmp_path])
     yield
     use_directories(shipped)
 

@@ -31,7 +31,7 @@ from tests.review.conftest import decide, visible_text
 V2_ANSWERS = {
     "institution_block-name": "TLC-RT",
     "institution_block-gmp": "yes",
-    "institution_block-batches_per_year": "120",
+    "institution_block-lots_per_year": "120",
     "institution_block-trial_units": "2",
     "institution_block-authorised_on": "2020-05-01",
     "entries-0-platform": "car_t",
@@ -72,7 +72,7 @@ def test_a_new_field_goes_from_the_link_to_every_output_without_a_migration(
     submission = db.session.scalars(
         select(Submission).where(Submission.definition_version == 2)
     ).one()
-    assert (submission.definition_id, submission.answers["institution"]["batches_per_year"]) == (
+    assert (submission.definition_id, submission.answers["institution"]["lots_per_year"]) == (
         "everything",
         120,
     )
@@ -88,7 +88,7 @@ def test_a_new_field_goes_from_the_link_to_every_output_without_a_migration(
     assert decide(curator.client, submission.id, "approve").status_code == 302
     institution = institution_of_row(9)
     db.session.refresh(institution)
-    assert institution.answers["batches_per_year"] == 120
+    assert institution.answers["lots_per_year"] == 120
     assert institution.answers["trial_units"] == 2
 
     # Every public output shows it; the directory filters by it.
@@ -99,15 +99,15 @@ def test_a_new_field_goes_from_the_link_to_every_output_without_a_migration(
     rows = list(
         csv.DictReader(io.StringIO(client.get("/registry/export.csv").get_data(as_text=True)))
     )
-    mine = [r for r in rows if r["batches_per_year"]]
-    assert mine and mine[0]["batches_per_year"] == "120" and "car_t" in mine[0]["platforms"]
+    mine = [r for r in rows if r["lots_per_year"]]
+    assert mine and mine[0]["lots_per_year"] == "120" and "car_t" in mine[0]["platforms"]
     exported = client.get("/registry/export.json").get_json()
     assert any(item.get("platforms") == ["car_t", "aav"] for item in exported)
     document = client.get("/api/v1/openapi.json").get_json()
     validate(document)
     entries = client.get("/api/v1/entries?per_page=100").get_json()
     check(document, "EntryPage", entries)
-    assert any(item.get("batches_per_year") == 120 for item in entries["items"])
+    assert any(item.get("lots_per_year") == 120 for item in entries["items"])
     statistics = visible_text(client.get("/statistics").get_data(as_text=True))
     assert "Main platform" in statistics and "Batches per year" in statistics
 
@@ -115,11 +115,11 @@ def test_a_new_field_goes_from_the_link_to_every_output_without_a_migration(
     versions = db.session.scalars(
         select(Version).where(Version.institution_id == institution.id).order_by(Version.number)
     ).all()
-    changed = [c for v in versions for c in v.changes if c.field == "batches_per_year"]
+    changed = [c for v in versions for c in v.changes if c.field == "lots_per_year"]
     assert (changed[-1].old_value, changed[-1].new_value) == (None, 120)
     registry.restore(
         institution, versions[-2].number, Provenance(ChangeSource.RESTORE, "cura@example.org")
     )
     db.session.commit()
     db.session.refresh(institution)
-    assert "batches_per_year" not in institution.answers
+    assert "lots_per_year" not in institution.answers

@@ -32,8 +32,10 @@ class Reading:
 
 
 def is_generic(field: FieldDefinition) -> bool:
-    """True for a type handled here rather than by Table 1's own readings."""
-    return field.type in GENERIC_TYPES
+    """True for a type handled here rather than by Table 1's own readings: the generic
+    types, and a one-line ``text`` that is not one of Table 1's columns (a city, a
+    programme's name), which is kept in ``answers`` like them."""
+    return field.type in GENERIC_TYPES or (field.type == "text" and not field.in_table1)
 
 
 def _bounded(field: FieldDefinition, number: Decimal, shown: str) -> Reading | None:
@@ -106,6 +108,12 @@ def read(field: FieldDefinition, raw: str | list[str] | None) -> Reading:
             if too_long:
                 return Reading(None, f"each item may have at most {field.max_length} characters")
             return Reading(items or None)
+        case "text":
+            if "\n" in str(text):
+                return Reading(None, "must be one line")
+            if field.max_length and len(str(text)) > field.max_length:
+                return Reading(None, f"may have at most {field.max_length} characters")
+            return Reading(str(text))
         case "long_text":
             if field.max_length and len(str(text)) > field.max_length:
                 return Reading(None, f"may have at most {field.max_length} characters")

@@ -251,6 +251,8 @@ def _generic_input(field: FieldDefinition, condition: FieldDefinition | None) ->
         case "text_list":
             return TextAreaField(label, checks, description=help_text)
     attributes = {"maxlength": field.max_length} if field.max_length else {}
+    if field.type == "text":
+        return StringField(label, checks, description=help_text, render_kw=attributes)
     return TextAreaField(label, checks, description=help_text, render_kw=attributes)
 
 

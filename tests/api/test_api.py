@@ -35,7 +35,12 @@ def test_the_schema_check_rejects_what_the_document_does_not_describe(client, ta
 
 def test_the_openapi_document_is_valid_and_served(spec):
     assert spec["openapi"].startswith("3.1")
-    assert set(spec["paths"]) == {"/entries", "/entries/{entry_id}", "/stats"}
+    assert set(spec["paths"]) == {
+        "/entries",
+        "/entries/{entry_id}",
+        "/stats",
+        "/vocabularies/authorised-atmps",
+    }
     assert spec == openapi_document()
 
 

@@ -25,9 +25,9 @@ def answered(app, make_entry, test_questionnaires):
     """Four entries: three answered the test-only questionnaire, one did not."""
     made = [make_entry(institution=f"Centre {n}", country="DE") for n in range(4)]
     institution_answers = [
-        {"gmp": "yes", "batches_per_year": 10, "authorised_on": "2020-01-31"},
-        {"gmp": "yes", "batches_per_year": 30, "cleanroom_area": "120.5"},
-        {"gmp": "no", "batches_per_year": 100},
+        {"gmp": "yes", "lots_per_year": 10, "authorised_on": "2020-01-31"},
+        {"gmp": "yes", "lots_per_year": 30, "cleanroom_area": "120.5"},
+        {"gmp": "no", "lots_per_year": 100},
         {},
     ]
     entry_answers = [
@@ -60,7 +60,7 @@ def test_entries_carry_generic_fields_as_the_document_describes(client, spec, an
     first = client.get(f"/api/v1/entries/{answered[0]}").get_json()
     check(spec, "Entry", first)
     assert first["gmp"] == "yes"
-    assert first["batches_per_year"] == 10
+    assert first["lots_per_year"] == 10
     assert first["authorised_on"] == "2020-01-31"
     assert first["platforms"] == ["car_t", "aav"]
     assert first["partners"] == ["Uni A"]
@@ -71,7 +71,7 @@ def test_entries_carry_generic_fields_as_the_document_describes(client, spec, an
 def test_the_document_is_generated_from_the_definitions_in_use(client, spec, answered):
     entry = spec["components"]["schemas"]["Entry"]["properties"]
     assert entry["platform"]["enum"] == ["car_t", "aav", "other", None]
-    assert entry["batches_per_year"]["type"] == ["integer", "null"]
+    assert entry["lots_per_year"]["type"] == ["integer", "null"]
     assert entry["platforms"]["items"]["enum"] == ["car_t", "aav", "other"]
     parameters = {p["name"] for p in spec["paths"]["/entries"]["get"]["parameters"]}
     assert {"gmp", "platform", "platforms"} <= parameters
@@ -79,7 +79,7 @@ def test_the_document_is_generated_from_the_definitions_in_use(client, spec, ans
     with pytest.raises(jsonschema.ValidationError):
         check(spec, "Entry", {**item, "platform": "magic"})
     with pytest.raises(jsonschema.ValidationError):
-        check(spec, "Entry", {**item, "batches_per_year": -1})
+        check(spec, "Entry", {**item, "lots_per_year": -1})
 
 
 def test_entries_filter_by_generic_answers_and_name_a_bad_code(client, spec, answered):
@@ -109,7 +109,7 @@ def test_stats_count_choices_and_describe_integers(client, spec, answered):
     assert answers["platforms"]["counts"] == {"car_t": 1, "aav": 2, "unknown": 2}
     assert answers["gmp"]["counted"] == "institutions"
     assert answers["gmp"]["counts"] == {"yes": 2, "no": 1, "unknown": 1}
-    batches = answers["batches_per_year"]
+    batches = answers["lots_per_year"]
     assert (batches["answers"], batches["unanswered"]) == (3, 1)
     assert (batches["min"], batches["median"], batches["max"]) == (10, 30, 100)
     assert batches["buckets"][0] == {"from": 10, "to": 28, "count": 1}

@@ -56,7 +56,7 @@ def test_a_conditional_field_shows_only_when_relevant(
     assert page.get_by_label("Batches per year").is_visible()
     with app.app_context():
         saved = db.session.scalars(select(Submission)).one()
-        assert saved.answers["institution"]["batches_per_year"] == 120
+        assert saved.answers["institution"]["lots_per_year"] == 120
 
 
 def test_a_refused_generic_answer_lands_on_the_summary_on_a_phone(

@@ -19,9 +19,9 @@ def answered(app, make_entry, test_questionnaires):
     made = [make_entry(institution=f"Centre {n}", country="DE") for n in range(3)]
     with app.app_context():
         first, second = (db.session.get(Entry, i) for i in made[:2])
-        first.institution.answers = {"gmp": "yes", "batches_per_year": 4}
+        first.institution.answers = {"gmp": "yes", "lots_per_year": 4}
         first.answers = {"platform": "car_t", "platforms": ["car_t", "aav"]}
-        second.institution.answers = {"gmp": "yes", "batches_per_year": 8}
+        second.institution.answers = {"gmp": "yes", "lots_per_year": 8}
         second.answers = {"platform": "car_t", "platforms": ["aav"]}
         db.session.commit()
     return made
@@ -40,7 +40,7 @@ def test_every_choice_field_gets_a_table_with_chart_and_counts(client, answered)
 
 def test_every_integer_field_gets_its_distribution(client, answered):
     page = client.get("/statistics").get_data(as_text=True)
-    section = page[page.index('id="answers-batches_per_year"') :]
+    section = page[page.index('id="answers-lots_per_year"') :]
     section = section[: section.index("</section>")]
     assert "<dt>Answers</dt><dd>2</dd>" in section
     assert "<dt>Median</dt><dd>6</dd>" in section
@@ -63,7 +63,9 @@ def test_labels_follow_the_readers_language(client, answered):
     assert "CAR-T und andere veränderte Immunzellen" in page
 
 
-def test_without_later_questionnaires_the_page_has_only_table1s_tables(client, make_entry):
+def test_without_later_questionnaires_the_page_has_only_table1s_tables(
+    client, make_entry, table1_questionnaire_only
+):
     make_entry()
     page = client.get("/statistics").get_data(as_text=True)
     assert "answers-" not in page

@@ -33,7 +33,7 @@ def test_the_test_pair_has_one_field_of_every_generic_type():
         "text_list",
         "long_text",
     }
-    conditional = first.field("batches_per_year")
+    conditional = first.field("lots_per_year")
     assert conditional.show_if.field == "gmp" and conditional.show_if.values == ("yes",)
     assert (conditional.min, conditional.max, conditional.unit) == (0, 10000, "batches")
 
@@ -58,7 +58,7 @@ def test_diff_names_fields_added_removed_and_changed():
     assert [f.key for f in changes.added] == ["trial_units"]
     assert [f.key for f in changes.removed] == ["cleanroom_area"]
     assert [(c.key, c.changes) for c in changes.changed] == [
-        ("batches_per_year", (("max", 10000, 20000),))
+        ("lots_per_year", (("max", 10000, 20000),))
     ]
 
 

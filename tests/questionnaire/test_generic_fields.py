@@ -53,7 +53,7 @@ def tag(html: str, name: str) -> str:
 ANSWERS = {
     "institution_block-name": "TLC-RT",
     "institution_block-gmp": "yes",
-    "institution_block-batches_per_year": "120",
+    "institution_block-lots_per_year": "120",
     "institution_block-cleanroom_area": "12,50",
     "institution_block-authorised_on": "2020-05-01",
     "entries-0-platform": "car_t",
@@ -71,10 +71,10 @@ def submission() -> Submission:
 
 def test_every_generic_field_has_its_own_input(client, everything):
     html = client.get(f"/i/{everything()}/form").get_data(as_text=True)
-    batches = tag(html, "institution_block-batches_per_year")
+    batches = tag(html, "institution_block-lots_per_year")
     assert 'inputmode="numeric"' in batches and 'type="text"' in batches
     assert 'min="0"' in batches and 'max="10000"' in batches
-    assert re.search(r'id="institution_block-batches_per_year-unit">batches<', html)
+    assert re.search(r'id="institution_block-lots_per_year-unit">batches<', html)
     assert 'inputmode="decimal"' in tag(html, "institution_block-cleanroom_area")
     assert 'type="date"' in tag(html, "institution_block-authorised_on")
     gmp = re.findall(r'<input[^>]*name="institution_block-gmp"[^>]*>', html)
@@ -97,7 +97,7 @@ def test_answers_are_saved_in_their_shapes_and_come_back_on_the_link(client, eve
     assert answers["institution"] == {
         "name": "TLC-RT",
         "gmp": "yes",
-        "batches_per_year": 120,
+        "lots_per_year": 120,
         "cleanroom_area": "12.5",
         "authorised_on": "2020-05-01",
     }
@@ -109,7 +109,7 @@ def test_answers_are_saved_in_their_shapes_and_come_back_on_the_link(client, eve
     }
     again = prefilled(client.get(f"/i/{token}/form").get_data(as_text=True))
     assert again["institution_block-gmp"] == ["yes"]
-    assert again["institution_block-batches_per_year"] == "120"
+    assert again["institution_block-lots_per_year"] == "120"
     assert again["institution_block-cleanroom_area"] == "12.5"
     assert again["institution_block-authorised_on"] == "2020-05-01"
     assert again["entries-0-platform"] == ["car_t"]
@@ -122,15 +122,15 @@ def test_submitting_keeps_the_same_shapes(client, everything):
     response = post(client, token, {**ANSWERS, "consent_store": "y"}, button="submit")
     assert response.status_code == 302
     version = submission().latest_version
-    assert version.answers["institution"]["batches_per_year"] == 120
+    assert version.answers["institution"]["lots_per_year"] == 120
     assert version.answers["entries"][0]["fields"]["platforms"] == ["car_t", "aav"]
 
 
 @pytest.mark.parametrize(
     ("name", "typed", "message"),
     [
-        ("institution_block-batches_per_year", "many", "Enter a whole number, such as 12."),
-        ("institution_block-batches_per_year", "20000", "Enter a number from 0 to 10000."),
+        ("institution_block-lots_per_year", "many", "Enter a whole number, such as 12."),
+        ("institution_block-lots_per_year", "20000", "Enter a number from 0 to 10000."),
         ("institution_block-cleanroom_area", "-3", "Enter a number of at least 0."),
         (
             "institution_block-authorised_on",
@@ -163,7 +163,7 @@ def test_a_refused_answer_is_named_beside_the_field_and_in_the_summary(
 def test_a_conditional_field_says_when_to_answer_it_and_is_ignored_otherwise(client, everything):
     token = everything()
     html = client.get(f"/i/{token}/form").get_data(as_text=True)
-    field = re.search(r'<div[^>]*id="institution_block-batches_per_year-field"[^>]*>', html)
+    field = re.search(r'<div[^>]*id="institution_block-lots_per_year-field"[^>]*>', html)
     assert 'data-show-if="institution_block-gmp"' in field.group(0)
     assert 'data-show-values="yes"' in field.group(0)
     assert "Answer if GMP manufacturing is Yes." in html
@@ -171,11 +171,11 @@ def test_a_conditional_field_says_when_to_answer_it_and_is_ignored_otherwise(cli
     data = {
         **ANSWERS,
         "institution_block-gmp": "no",
-        "institution_block-batches_per_year": "lots",
+        "institution_block-lots_per_year": "lots",
         "consent_store": "y",
     }
     assert post(client, token, data, button="submit").status_code == 302
-    assert submission().answers["institution"]["batches_per_year"] is None
+    assert submission().answers["institution"]["lots_per_year"] is None
     assert submission().answers["institution"]["gmp"] == "no"
 
 
@@ -190,13 +190,13 @@ def test_the_form_is_prefilled_with_what_the_registry_approved(client, everythin
     institution = db.session.scalars(
         select(Institution).where(Institution.name == INSTITUTION)
     ).one()
-    institution.answers = {"gmp": "yes", "batches_per_year": 40, "authorised_on": "2019-01-31"}
+    institution.answers = {"gmp": "yes", "lots_per_year": 40, "authorised_on": "2019-01-31"}
     first = min(institution.entries, key=lambda e: e.id)
     first.answers = {"platforms": ["aav"], "partners": ["Fraunhofer ISC"]}
     db.session.commit()
     data = prefilled(client.get(f"/i/{everything()}/form").get_data(as_text=True))
     assert data["institution_block-gmp"] == ["yes"]
-    assert data["institution_block-batches_per_year"] == "40"
+    assert data["institution_block-lots_per_year"] == "40"
     assert data["institution_block-authorised_on"] == "2019-01-31"
     assert data["entries-0-platforms"] == ["aav"]
     assert data["entries-0-partners"].strip() == "Fraunhofer ISC"
@@ -246,7 +246,7 @@ level = "institution"
   required = true
 
   [[sections.fields]]
-  key = "batches_per_year"
+  key = "lots_per_year"
   label = "Batches per year"
   type = "integer"
   in_table1 = false
@@ -259,9 +259,9 @@ level = "institution"
     ("sent", "errors"),
     [
         ({}, {"gmp": ["Please answer this question."]}),
-        ({"gmp": "yes"}, {"batches_per_year": ["Please answer this question."]}),
+        ({"gmp": "yes"}, {"lots_per_year": ["Please answer this question."]}),
         ({"gmp": "no"}, {}),
-        ({"gmp": "yes", "batches_per_year": "4"}, {}),
+        ({"gmp": "yes", "lots_per_year": "4"}, {}),
     ],
 )
 def test_a_required_generic_field_is_required_only_while_it_is_asked(app, sent, errors):

@@ -30,4 +30,4 @@ def test_the_difference_between_two_versions(client, staff, test_questionnaires)
     page = visible_text(response.get_data(as_text=True))
     assert "Added trial_units Clinical-trial units" in page
     assert "No longer asked" in page and "cleanroom_area" in page
-    assert "Asked differently batches_per_year" in page and "max 10000 → 20000" in page
+    assert "Asked differently lots_per_year" in page and "max 10000 → 20000" in page

@@ -81,9 +81,9 @@ def test_generic_values_are_checked_like_typed_answers(table1, test_questionnair
     institution = entry.institution
     with pytest.raises(service.FieldProblems) as refused:
         service.change_fields(
-            institution, {"batches_per_year": service.FieldUpdate(20001, "")}, EDIT
+            institution, {"lots_per_year": service.FieldUpdate(20001, "")}, EDIT
         )
-    assert "at most 20000" in refused.value.problems["batches_per_year"]
+    assert "at most 20000" in refused.value.problems["lots_per_year"]
     with pytest.raises(service.FieldProblems):
         service.change_fields(entry, {"platform": service.FieldUpdate("crispr", "")}, EDIT)
     with pytest.raises(service.RegistryError, match="is an entry field"):
@@ -96,14 +96,14 @@ def test_generic_values_are_checked_like_typed_answers(table1, test_questionnair
     service.change_fields(
         institution,
         {
-            "batches_per_year": service.FieldUpdate("12", ""),
+            "lots_per_year": service.FieldUpdate("12", ""),
             "cleanroom_area": service.FieldUpdate("120.50", ""),
             "authorised_on": service.FieldUpdate("2021-03-01", ""),
         },
         EDIT,
     )
     assert institution.answers == {
-        "batches_per_year": 12,
+        "lots_per_year": 12,
         "cleanroom_area": "120.5",
         "authorised_on": "2021-03-01",
     }
@@ -169,7 +169,7 @@ def test_an_unreadable_generic_value_is_explained_and_nothing_saved(
     assert "A whole number, at least 0, at most 20000, batches." in html
     response = client.post(
         f"/staff/registry/curate/institution/{institution.id}/edit",
-        data={**values, "batches_per_year": "lots", "gmp": "yes"},
+        data={**values, "lots_per_year": "lots", "gmp": "yes"},
     )
     assert response.status_code == 400
     assert "must be a whole number" in response.get_data(as_text=True)
@@ -230,20 +230,20 @@ def test_an_export_with_generic_columns_reimports_and_updates_them(
     assert "55 unchanged" in result.output
 
     row = next(r for r in rows if r["source_row"] == "9")
-    write_rows(path, [{**row, "platforms": "other; aav", "batches_per_year": "12"}])
+    write_rows(path, [{**row, "platforms": "other; aav", "lots_per_year": "12"}])
     result = runner.invoke(args=["registry", "import", str(path)])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     entry = entry_of_row(9)
     assert entry.answers["platforms"] == ["other", "aav"]
-    assert entry.institution.answers == {"gmp": "yes", "batches_per_year": 12}
+    assert entry.institution.answers == {"gmp": "yes", "lots_per_year": 12}
     version = last_version(entry)
     assert version.source == ChangeSource.FILE_IMPORT
     assert [(c.field, c.old_value, c.new_value) for c in version.changes] == [
         ("platforms", ["aav", "car_t"], ["other", "aav"])
     ]
 
-    write_rows(path, [{**row, "batches_per_year": "a dozen"}])
+    write_rows(path, [{**row, "lots_per_year": "a dozen"}])
     result = runner.invoke(args=["registry", "import", str(path)])
     assert result.exit_code != 0
-    assert "column batches_per_year: must be a whole number" in result.output
+    assert "column lots_per_year: must be a whole number" in result.output

@@ -94,7 +94,7 @@ def answer(make_contact):
 
 V1_INSTITUTION = {
     "gmp": "yes",
-    "batches_per_year": 40,
+    "lots_per_year": 40,
     "cleanroom_area": "120.5",
     "authorised_on": "2019-05-01",
 }
@@ -130,7 +130,7 @@ def test_generic_answers_are_compared_field_by_field_with_the_registry(
     assert (gmp.submitted_text, gmp.registry_text, gmp.changed) == ("Yes", "No", True)
     area = rows["institution.cleanroom_area"]
     assert (area.submitted_text, area.changed) == ("120.5 m²", False)
-    assert rows["institution.batches_per_year"].submitted_text == "40 batches"
+    assert rows["institution.lots_per_year"].submitted_text == "40 batches"
     platforms = rows["entries.0.platforms"]
     assert platforms.submitted_text == "CAR-T and other engineered immune cells; In vivo AAV"
     assert (platforms.registry_text, platforms.changed) == ("", True)
@@ -158,8 +158,8 @@ def test_approval_merges_generic_fields_per_field_with_history_and_restore(
         "approve",
         **{
             choice("institution.authorised_on"): "registry",
-            choice("institution.batches_per_year"): "custom",
-            custom("institution.batches_per_year"): "45",
+            choice("institution.lots_per_year"): "custom",
+            custom("institution.lots_per_year"): "45",
             choice("entries.0.partners"): "custom",
             custom("entries.0.partners"): "Charité; LMU; TUM",
             choice("entries.0.platforms"): "submitted",
@@ -170,7 +170,7 @@ def test_approval_merges_generic_fields_per_field_with_history_and_restore(
     institution = institution_of_row(9)
     assert institution.answers == {
         "gmp": "yes",
-        "batches_per_year": 45,
+        "lots_per_year": 45,
         "cleanroom_area": "120.5",
         "authorised_on": "2018-01-01",
     }
@@ -225,14 +225,14 @@ def test_a_field_the_submissions_version_did_not_ask_shows_as_not_asked_and_is_k
     second = answer(
         campaigns["v2"],
         "b@example.org",
-        {**V1_INSTITUTION, "trial_units": 3, "batches_per_year": 15000},
+        {**V1_INSTITUTION, "trial_units": 3, "lots_per_year": 15000},
         V1_ENTRY,
     )
     rows = rows_by_path(service.compare(second))
     dropped = rows["institution.cleanroom_area"]
     assert (dropped.asked, dropped.changed, dropped.registry_text) == (False, False, "120.5 m²")
     assert rows["institution.trial_units"].changed
-    assert rows["institution.batches_per_year"].changed
+    assert rows["institution.lots_per_year"].changed
     page = visible_text(client.get(f"/staff/review/{second.id}").get_data(as_text=True))
     assert "not asked" in page
 
@@ -240,7 +240,7 @@ def test_a_field_the_submissions_version_did_not_ask_shows_as_not_asked_and_is_k
     db.session.expire_all()
     answers = institution_of_row(9).answers
     assert answers["cleanroom_area"] == "120.5"  # kept, with its history
-    assert (answers["trial_units"], answers["batches_per_year"]) == (3, 15000)
+    assert (answers["trial_units"], answers["lots_per_year"]) == (3, 15000)
 
     # An answer given under v1 meets a registry that now has v2's trial_units.
     third = answer(campaigns["v1"], "c@example.org", V1_INSTITUTION, V1_ENTRY)
@@ -250,7 +250,7 @@ def test_a_field_the_submissions_version_did_not_ask_shows_as_not_asked_and_is_k
     assert decide(client, third.id, "approve").status_code == 302
     db.session.expire_all()
     assert institution_of_row(9).answers["trial_units"] == 3
-    assert db.session.get(Institution, institution_of_row(9).id).answers["batches_per_year"] == 40
+    assert db.session.get(Institution, institution_of_row(9).id).answers["lots_per_year"] == 40
 
 
 def test_the_comparison_shows_vocabulary_labels_in_the_curators_language(
