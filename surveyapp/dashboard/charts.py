@@ -8,6 +8,7 @@ shipped with the package (``data/world.json``; see ``data/README.md`` for its so
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +28,12 @@ VIEW_BOXES: dict[Region, tuple[float, float, float, float]] = {
 SHADES = ("#e8eef6", "#b9cde6", "#7ea6d3", "#3f77b8", "#1c4f8a")
 NO_DATA = "#f4f4f4"
 MAP_CREDIT = "Map: @svg-maps/world by Victor Cazanave (CC BY 4.0), simplified."
+# The geometry is a Mercator projection; fitted (least squares, residuals under one map
+# unit) to the outlines' extremes of 16 countries with known bounds: x = X0 + SCALE * lon,
+# y = Y0 - SCALE * 180/pi * ln(tan(pi/4 + lat/2)).
+PROJECTION_X0, PROJECTION_Y0, PROJECTION_SCALE = 474.79, 462.76, 2.8045
+# A point's radius for one entry, in map units; it grows with the square root of the count.
+POINT_RADIUS: dict[Region, float] = {"world": 2.4, "europe": 1.1}
 
 
 def bar_chart(rows: list[tuple[str, int]], *, label: str, width: int = 640) -> Markup:
@@ -136,10 +143,54 @@ def legend(counts: dict[str, int]) -> list[tuple[str, str]]:
     return items
 
 
+@dataclass(frozen=True)
+class MapPoint:
+    """A facility drawn at its place: ``title`` is its accessible name and tooltip."""
+
+    latitude: float
+    longitude: float
+    count: int
+    title: str
+
+
+def project(latitude: float, longitude: float) -> tuple[float, float]:
+    """Map coordinates of a place, in the geometry's view box."""
+    phi = math.radians(max(-85.0, min(85.0, latitude)))
+    y = PROJECTION_Y0 - PROJECTION_SCALE * 180 / math.pi * math.log(math.tan(math.pi / 4 + phi / 2))
+    return PROJECTION_X0 + PROJECTION_SCALE * longitude, y
+
+
+def point_radius(count: int, region: Region) -> float:
+    """A point's radius: its area grows with the number of entries it stands for."""
+    return round(POINT_RADIUS[region] * math.sqrt(max(count, 1)), 2)
+
+
+def _points(points: list[MapPoint], region: Region) -> list[Markup]:
+    """Circles, largest first so smaller ones stay visible on top, each with its title."""
+    x, y, w, h = VIEW_BOXES[region]
+    drawn = []
+    for point in sorted(points, key=lambda p: (-p.count, p.title)):
+        px, py = project(point.latitude, point.longitude)
+        if not (x <= px <= x + w and y <= py <= y + h):
+            continue
+        drawn.append(
+            Markup(
+                '<circle cx="{:.2f}" cy="{:.2f}" r="{}" class="facility"><title>{}</title></circle>'
+            ).format(px, py, point_radius(point.count, region), point.title)
+        )
+    return drawn
+
+
 def country_map(
-    counts: dict[str, int], *, region: Region, names: dict[str, str], label: str
+    counts: dict[str, int],
+    *,
+    region: Region,
+    names: dict[str, str],
+    label: str,
+    points: list[MapPoint] | None = None,
 ) -> Markup:
-    """A map of counts per country code; each counted country shows its number on it."""
+    """A map of counts per country code; each counted country shows its number on it, and
+    each point (a facility at its city) is drawn above, sized by its count."""
     x, y, w, h = VIEW_BOXES[region]
     bounds = steps(max(counts.values(), default=1))
     outlines = shapes()
@@ -170,6 +221,7 @@ def country_map(
                 ).format(shape.label_x, shape.label_y + size / 3, size, value)
             )
     parts += labels
+    parts += _points(points or [], region)
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
