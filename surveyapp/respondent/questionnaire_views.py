@@ -19,6 +19,7 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
+from surveyapp.registry import cities
 from surveyapp.respondent.link_views import invitation_of, protect_capability_links, render_landing
 from surveyapp.review.service import labelled_comments, latest_request
 from surveyapp.review.standing import standing
@@ -48,7 +49,18 @@ def _render(
         editable=service.is_editable(submission),
         disease_terms=service.known_disease_terms(),
         request_for_changes=_request_for_changes(submission),
+        expected_prompt=forms.expected_prompt,
+        to_confirm=_answers_to_confirm(invitation),
     ), status
+
+
+def _answers_to_confirm(invitation: Invitation) -> set[str]:
+    """Pre-filled answers no person gave yet (a city read from the name Table 1 printed),
+    which the respondent is asked to check."""
+    institution_id = invitation.institution_id
+    if institution_id is None or not cities.to_confirm([institution_id]):
+        return set()
+    return {cities.CITY}
 
 
 def _request_for_changes(submission: Submission) -> dict[str, Any] | None:
