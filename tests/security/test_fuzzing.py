@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from surveyapp.extensions import db
 from tests.conftest import csrf_token
 
 FUZZ = settings(
@@ -25,6 +26,8 @@ def api_operations():
     from surveyapp import create_app
 
     app = create_app("testing")
+    with app.app_context():  # the document names the newest recorded vocabulary versions
+        db.create_all()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     cases = []
     for result in schema.get_all_operations():
