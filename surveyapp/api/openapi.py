@@ -18,7 +18,7 @@ from surveyapp.registry.authorised_atmps import (
     STATUSES,
 )
 from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
-from surveyapp.registry.statistics import counted_fields
+from surveyapp.registry.statistics import capacity_statistics_keys, counted_fields
 from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
     Answer,
@@ -217,10 +217,39 @@ def answer_statistics_schema() -> dict[str, Any]:
     }
 
 
+_CAPACITY: dict[str, Any] = {
+    "centres_by_authorised_atmp": _counts(
+        "Institutions with at least one active entry administering each EU-authorised ATMP "
+        "(codes of /vocabularies/authorised-atmps, with each product's status), each "
+        "institution once; products no centre names are left out"
+    ),
+    "capacity_by_country": {
+        "type": "object",
+        "description": "Per ISO country code ('unknown' when not known): institutions with "
+        "an active entry, and of those the GMP sites (GMP manufacturing in their own "
+        "facility or through a partner) and those with a clinical-trial unit",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "institutions": {"type": "integer", "minimum": 0},
+                "gmp_sites": {"type": "integer", "minimum": 0},
+                "trial_units": {"type": "integer", "minimum": 0},
+            },
+            "required": ["institutions", "gmp_sites", "trial_units"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
 def stats_schema() -> dict[str, Any]:
-    """JSON Schema of ``/stats``; figures of generic fields only when a definition in use
-    asks one."""
+    """JSON Schema of ``/stats``; the capacity figures and the figures of generic fields
+    only when a definition in use asks their fields."""
     schema = dict(_STATS)
+    capacity = {key: _CAPACITY[key] for key in capacity_statistics_keys()}
+    if capacity:
+        schema["properties"] = schema["properties"] | capacity
+        schema["required"] = [*schema["required"], *capacity]
     if counted_fields():
         schema["properties"] = schema["properties"] | {"answers": answer_statistics_schema()}
         schema["required"] = [*schema["required"], "answers"]

@@ -14,6 +14,7 @@ from flask_babel import get_locale
 
 from surveyapp.dashboard import charts
 from surveyapp.dashboard.answer_tables import answer_table_named, answer_tables
+from surveyapp.dashboard.capacity_tables import capacity_table_named, capacity_tables
 from surveyapp.dashboard.tables import statistics_tables, table_named
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.i18n import country_label, ngettext
@@ -29,13 +30,19 @@ blueprint = Blueprint("statistics", __name__)
 @blueprint.get("/statistics")
 def statistics() -> str:
     """Every statistics table with a bar chart and a CSV download, Table 1's analysis first,
-    then one per counted field of later questionnaires."""
+    then the Centres of Excellence capacity figures, then one per counted field of later
+    questionnaires."""
     figures = registry_statistics()
-    tables = statistics_tables(figures) + answer_tables(figures)
+    capacity = capacity_tables(figures)
+    tables = statistics_tables(figures) + capacity + answer_tables(figures)
+    labels = {t.name: t.chart_label for t in capacity}
     return render_template(
         "dashboard/statistics.html",
         tables=tables,
-        charts={t.name: charts.bar_chart(t.chart, label=str(t.title)) for t in tables},
+        charts={
+            t.name: charts.bar_chart(t.chart, label=str(labels.get(t.name, t.title)))
+            for t in tables
+        },
         total=figures["entries"],
     )
 
@@ -43,7 +50,7 @@ def statistics() -> str:
 @blueprint.get("/statistics/<name>.csv")
 def statistics_csv(name: str) -> Response:
     """One statistics table as CSV, headings in the reader's language."""
-    table = table_named(name) or answer_table_named(name)
+    table = table_named(name) or capacity_table_named(name) or answer_table_named(name)
     if table is None:
         abort(404, description=_("There is no statistics table of that name."))
     buffer = io.StringIO()

@@ -11,6 +11,12 @@ multi-choice and yes/no/unknown field gets its count per code, every integer fie
 distribution (smallest, median, largest and up to five ranges), each in a few SQL
 aggregates over the JSON answers. Entry-level fields count active entries; institution-level
 ones count institutions with an active entry, so a centre with five programmes counts once.
+
+While table1-v2's capacity fields are in use, two figures of the Centres of Excellence
+topic join them (:func:`capacity_statistics`): centres (institutions, not entries) with an
+active entry administering each EU-authorised ATMP, and per country the centres with GMP
+manufacturing and with a clinical-trial unit; one SQL statement each, whatever the size
+of the registry.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from sqlalchemy import Select, case, exists, func, or_, select
 from surveyapp.definitions import FieldDefinition
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
+from surveyapp.registry.cities import GMP_SITES
 from surveyapp.registry.generic import FILTER_TYPES, answer_column, answer_is, generic_fields
 from surveyapp.registry.models import Entry, EntryAtmpType, EntryDiseaseArea, Institution
-from surveyapp.vocabulary import EntryStatus, PatientsQualifier
+from surveyapp.vocabulary import EntryStatus, PatientsQualifier, YesNoUnknown
 
 UNKNOWN = "unknown"
 BUCKETS = 5
@@ -128,9 +135,94 @@ def registry_statistics() -> dict[str, Any]:
         },
         "patients_treated_by_country_detail": dict(sorted(detail.items())),
     }
+    figures |= capacity_statistics()
     if counted_fields():
         figures["answers"] = answer_statistics()
     return figures
+
+
+# The table1-v2 fields the capacity figures read, and the type each must have.
+PRODUCTS = ("authorised_atmps", "multi_choice")
+GMP = ("gmp_manufacturing", "choice")
+TRIAL_UNIT = ("clinical_trial_unit", "yes_no_unknown")
+
+
+def capacity_field(key: str, kind: str) -> FieldDefinition | None:
+    """The public generic field ``key`` of the definitions in use when it has the type the
+    capacity figures expect, else None (Table 1 alone asks none of them)."""
+    found = next((f for f in generic_fields() if f.key == key), None)
+    return found if found is not None and found.type == kind else None
+
+
+def capacity_statistics_keys() -> tuple[str, ...]:
+    """The keys :func:`capacity_statistics` gives with the definitions in use (for the
+    OpenAPI document): none with Table 1 alone."""
+    keys = []
+    if capacity_field(*PRODUCTS) is not None:
+        keys.append("centres_by_authorised_atmp")
+    if capacity_field(*GMP) is not None and capacity_field(*TRIAL_UNIT) is not None:
+        keys.append("capacity_by_country")
+    return tuple(keys)
+
+
+def capacity_statistics() -> dict[str, Any]:
+    """The Centres of Excellence figures whose fields a definition in use asks (none with
+    Table 1 alone): ``centres_by_authorised_atmp`` and ``capacity_by_country``."""
+    figures: dict[str, Any] = {}
+    products = capacity_field(*PRODUCTS)
+    if products is not None:
+        figures["centres_by_authorised_atmp"] = centres_by_product(products)
+    gmp, trial_unit = capacity_field(*GMP), capacity_field(*TRIAL_UNIT)
+    if gmp is not None and trial_unit is not None:
+        figures["capacity_by_country"] = capacity_by_country(gmp, trial_unit)
+    return figures
+
+
+def centres_by_product(field: FieldDefinition) -> dict[str, int]:
+    """Institutions with at least one active entry naming each product (an entry-level
+    multi-choice), each institution once however many of its entries name it; products
+    nobody names are left out. One statement: a distinct count per product."""
+    codes = [code for code, _ in choices(field.vocabulary or "")]
+    if not codes:
+        return {}
+    counts = [
+        func.count(func.distinct(case((answer_is(field, code), Entry.institution_id))))
+        for code in codes
+    ]
+    row = db.session.execute(
+        select(*counts).select_from(Entry).where(Entry.status == EntryStatus.ACTIVE)
+    ).one()
+    return {code: int(n) for code, n in zip(codes, row, strict=True) if n}
+
+
+def capacity_by_country(gmp: FieldDefinition, trial_unit: FieldDefinition) -> dict[str, Any]:
+    """Per country code ("unknown" when not known): the institutions with an active entry,
+    and of those the GMP sites (manufacturing in their own facility or through a partner)
+    and the clinical-trial units (answered "yes"). One grouped statement."""
+    is_site = answer_column(gmp).as_string().in_(sorted(GMP_SITES))
+    has_unit = answer_column(trial_unit).as_string() == YesNoUnknown.YES.value
+    active = exists().where(
+        Entry.institution_id == Institution.id, Entry.status == EntryStatus.ACTIVE
+    )
+    rows = db.session.execute(
+        select(
+            Institution.country_code,
+            func.count(Institution.id),
+            func.coalesce(func.sum(case((is_site, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((has_unit, 1), else_=0)), 0),
+        )
+        .where(active)
+        .group_by(Institution.country_code)
+    ).all()
+    found: dict[str, dict[str, int]] = {}
+    for country, institutions, sites, units in rows:
+        figures = found.setdefault(
+            _key(country), {"institutions": 0, "gmp_sites": 0, "trial_units": 0}
+        )
+        figures["institutions"] += int(institutions)
+        figures["gmp_sites"] += int(sites)
+        figures["trial_units"] += int(units)
+    return dict(sorted(found.items()))
 
 
 def counted_fields() -> tuple[FieldDefinition, ...]:
