@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,12 +23,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from surveyapp.campaigns import service as campaigns
+from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.mail.service import send_pending
 from surveyapp.vocabulary import Role
 from tests.browser.test_journey import TOKEN_LINK, log_in
 from tests.campaigns.test_invitations import plain
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, institution_of_row
 from tests.review.conftest import suggest
 
 pytestmark = pytest.mark.committed
@@ -40,6 +42,23 @@ NOT_PAGES = re.compile(
     r"/unsubscribe"
 )
 MAX_PAGES = 120
+# An institution's answers to table1-v2's capacity profile, as a review would leave them.
+CAPACITY_PROFILE = {
+    "gmp_manufacturing": "own_facility",
+    "gmp_authorisations": ["manufacturing_authorisation"],
+    "cleanroom_grades": ["a", "b"],
+    "batches_per_year": 24,
+    "clinical_trial_unit": "yes",
+    "trials_as_sponsor": 3,
+    "trial_phases": ["phase_1"],
+    "technology_transfer_office": "unknown",
+    "stages_covered": ["discovery", "preclinical", "phase_1"],
+    "research_programme": "yes",
+    "technology_platforms": ["gene_editing", "psc_derived"],
+    "training_programmes": "yes",
+    "outreach": "no",
+    "facility_access": "Write to the core facility; we answer within a week.",
+}
 
 
 def page_kind(url: str) -> str:
@@ -108,16 +127,38 @@ def populated(
     live_server, campaign, make_contact, mailbox, make_user, submit_for, client
 ) -> dict[str, str]:
     """A registry with a campaign: an invitation not yet answered, a submission waiting for
-    review, a public suggestion and a staff member holding every role."""
+    review, a public suggestion and a staff member holding every role; and a campaign on
+    table1-v2 with an invitation not yet answered, beside an institution whose capacity
+    profile makes it a GMP site on the map, in the readiness table and in the planner."""
     make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
     campaigns.invite(campaign, actor="test")
     db.session.commit()
     assert send_pending().sent == 1
     token = TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1).rsplit("/", 1)[1]
     submission = submit_for("second@example.org", 1, consent_publish=True)
+    capacity = campaigns.create_campaign(
+        "Centres of Excellence 2027",
+        (utcnow() + timedelta(days=30)).date(),
+        actor="test",
+        questionnaire="table1-v2",
+    )
+    make_contact("crtd@example.org", 12)
+    campaigns.invite(capacity, actor="test")
+    db.session.commit()
+    send_pending()
+    to_crtd = next(m for m in mailbox.messages if "crtd@example.org" in m["To"])
+    v2_token = TOKEN_LINK.search(plain(to_crtd)).group(1).rsplit("/", 1)[1]
+    profiled = institution_of_row(12)
+    profiled.answers = {**CAPACITY_PROFILE, "city": "Dresden"}
+    db.session.commit()
     make_user("all@example.org", Role.ADMIN, Role.COORDINATOR, Role.CURATOR)
     suggest(client, institution="Centre suggested by the public")
-    ids = {"token": token, "submission": str(submission.id)}
+    ids = {
+        "token": token,
+        "v2_token": v2_token,
+        "submission": str(submission.id),
+        "profiled": str(profiled.id),
+    }
     db.session.close()  # ends the test's own transaction, which holds SQLite's write lock
     return ids
 
@@ -128,7 +169,13 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
     server = live_server
 
     visitor = browser.new_context(viewport=SCREENS[screen], bypass_csp=True).new_page()
-    audit.crawl(visitor, server, ["/", "/statistics", "/map", "/map?region=world", "/suggest/"])
+    audit.crawl(
+        visitor,
+        server,
+        ["/", "/statistics", "/map", "/map?region=world", "/map?gmp=1", "/suggest/"],
+    )
+    visitor.goto(f"{server}/institutions/{populated['profiled']}")
+    audit.check(visitor, "institution with a capacity profile")
     visitor.goto(f"{server}/no-such-page")
     audit.check(visitor, "not found")
     visitor.goto(f"{server}/login")
@@ -146,6 +193,13 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
     respondent.goto(f"{server}{link}/form")
     respondent.locator("[name=submit]").last.click()
     audit.check(respondent, "questionnaire with errors")
+    v2_link = f"/i/{populated['v2_token']}"
+    respondent.goto(f"{server}{v2_link}/form")
+    audit.check(respondent, "questionnaire table1-v2")
+    respondent.get_by_role("group", name="GMP manufacturing of ATMPs").get_by_label(
+        "Own GMP facility", exact=True
+    ).check()
+    audit.check(respondent, "questionnaire table1-v2 with its GMP questions shown")
 
     staff = browser.new_context(viewport=SCREENS[screen], bypass_csp=True).new_page()
     log_in(staff, server, "all@example.org", PASSWORD)
@@ -166,8 +220,17 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
             "/staff/registry/import/",
             "/staff/dashboard/",
             "/staff/response-rates/",
+            "/staff/network/readiness/",
+            "/staff/network/planner/",
         ],
     )
 
     assert len(audit.seen) >= 25, "\n".join(sorted(audit.seen))
+    assert {
+        "/map?gmp",
+        "institution with a capacity profile",
+        "questionnaire table1-v2",
+        "/staff/network/readiness/",
+        "/staff/network/planner/",
+    } <= audit.seen, "\n".join(sorted(audit.seen))
     assert not audit.problems, "\n".join(audit.problems)
