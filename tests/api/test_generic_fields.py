@@ -120,7 +120,9 @@ def test_stats_count_choices_and_describe_integers(client, spec, answered):
     assert "cleanroom_area" not in answers  # decimals are not counted
 
 
-def test_without_later_questionnaires_the_api_is_as_before(client, make_entry):
+def test_without_later_questionnaires_the_api_is_as_before(
+    client, make_entry, table1_questionnaire_only
+):
     make_entry()
     stats = client.get("/api/v1/stats").get_json()
     assert "answers" not in stats

@@ -103,6 +103,7 @@ def test_generic_values_are_checked_like_typed_answers(table1, test_questionnair
         EDIT,
     )
     assert institution.answers == {
+        "city": "Würzburg",  # read from the name Table 1 printed
         "lots_per_year": 12,
         "cleanroom_area": "120.5",
         "authorised_on": "2021-03-01",
@@ -174,7 +175,7 @@ def test_an_unreadable_generic_value_is_explained_and_nothing_saved(
     assert response.status_code == 400
     assert "must be a whole number" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert entry_of_row(9).institution.answers == {}
+    assert entry_of_row(9).institution.answers == {"city": "Würzburg"}
 
 
 def test_two_curators_editing_generic_fields_conflict_like_any_other(
@@ -236,7 +237,7 @@ def test_an_export_with_generic_columns_reimports_and_updates_them(
     db.session.expire_all()
     entry = entry_of_row(9)
     assert entry.answers["platforms"] == ["other", "aav"]
-    assert entry.institution.answers == {"gmp": "yes", "lots_per_year": 12}
+    assert entry.institution.answers == {"city": "Würzburg", "gmp": "yes", "lots_per_year": 12}
     version = last_version(entry)
     assert version.source == ChangeSource.FILE_IMPORT
     assert [(c.field, c.old_value, c.new_value) for c in version.changes] == [

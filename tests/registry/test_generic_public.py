@@ -158,7 +158,9 @@ def test_exports_have_one_column_per_generic_field_after_todays_columns(client, 
     assert by_name["Vector Works"]["lots_per_year"] is None
 
 
-def test_without_later_questionnaires_exports_keep_todays_columns(client, make_entry):
+def test_without_later_questionnaires_exports_keep_todays_columns(
+    client, make_entry, table1_questionnaire_only
+):
     make_entry()
     header = client.get("/registry/export.csv").get_data(as_text=True).splitlines()[0]
     assert header.split(",")[-1] == "last_confirmed"

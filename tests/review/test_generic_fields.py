@@ -169,6 +169,8 @@ def test_approval_merges_generic_fields_per_field_with_history_and_restore(
     db.session.expire_all()
     institution = institution_of_row(9)
     assert institution.answers == {
+        "city": "Würzburg",  # read from the name Table 1 printed
+        "name": "TLC-RT",
         "gmp": "yes",
         "lots_per_year": 45,
         "cleanroom_area": "120.5",
