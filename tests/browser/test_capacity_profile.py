@@ -107,6 +107,7 @@ def test_a_respondent_completes_the_capacity_profile_on_a_phone(
     group(page, "Public or patient outreach on ATMPs").get_by_label("No", exact=True).tap()
     research = group(page, "A stand-alone ATMP research programme")
     programme_name = capacity.get_by_label("Name of the research programme")
+    assert not programme_name.is_visible()  # asked only once there is a programme
     research.get_by_label("Yes", exact=True).tap()
     programme_name.fill("CRTD Regenerative Therapies")
     assert not scrolls_sideways(page)
