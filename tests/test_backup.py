@@ -57,7 +57,9 @@ def test_backup_and_restore_keep_everything(app, table1, tmp_path):
         before = counts()
         history_before = [
             (v.number, v.source, [(c.field, c.new_text) for c in v.changes])
-            for v in db.session.scalars(select(Version).where(Version.entry_id == entry.id))
+            for v in db.session.scalars(
+                select(Version).where(Version.entry_id == entry.id).order_by(Version.number)
+            )
         ]
         path = tmp_path / "registry.backup"
         backup.backup(path)
@@ -76,7 +78,9 @@ def test_backup_and_restore_keep_everything(app, table1, tmp_path):
         assert (entry.patients_estimate, entry.patients_qualifier.value) == (120, "at_least")
         history = [
             (v.number, v.source, [(c.field, c.new_text) for c in v.changes])
-            for v in db.session.scalars(select(Version).where(Version.entry_id == entry.id))
+            for v in db.session.scalars(
+                select(Version).where(Version.entry_id == entry.id).order_by(Version.number)
+            )
         ]
         assert history == history_before
         assert history[-1][1] == ChangeSource.STAFF_EDIT

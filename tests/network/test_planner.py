@@ -419,7 +419,8 @@ def test_the_command_says_when_there_are_fewer_candidates(app, registry) -> None
 
 def test_the_command_refuses_options_that_cannot_make_a_plan(app, registry) -> None:
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["network", "plan", "--pin", "1", "--exclude", "1"])
+    leiden = str(registry["Leiden"])
+    result = runner.invoke(args=["network", "plan", "--pin", leiden, "--exclude", leiden])
     assert result.exit_code == 2 and "both pinned and excluded" in result.output
     result = runner.invoke(args=["network", "plan", "--require", "gmp,fame"])
     assert result.exit_code == 2 and "Unknown criterion fame" in result.output
@@ -460,7 +461,10 @@ def test_the_page_proposes_with_the_defaults_and_says_when_candidates_run_short(
 
 
 def test_the_page_names_options_that_cannot_make_a_plan(registry, coordinator, client) -> None:
-    html = client.get("/staff/network/planner/?size=3&pin=1&exclude=1").get_data(as_text=True)
+    leiden = registry["Leiden"]
+    html = client.get(f"/staff/network/planner/?size=3&pin={leiden}&exclude={leiden}").get_data(
+        as_text=True
+    )
     assert "No proposal could be made" in html and "both pinned and excluded" in html
     bad = client.get("/staff/network/planner/?size=0&countries=EU")
     assert "No proposal could be made" in bad.get_data(as_text=True)
