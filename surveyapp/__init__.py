@@ -145,7 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.questionnaire import coordinator_views, public_views
     from surveyapp.questionnaire import emails as questionnaire_emails
     from surveyapp.questionnaire import staff_views as questionnaire_staff
-    from surveyapp.registry import curation_views, staff_views
+    from surveyapp.registry import curation_views, identifier_views, staff_views
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
     from surveyapp.registry.vocabulary_cli import vocabulary_cli
@@ -156,6 +156,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         registry,
+        identifier_views.blueprint,
         auth_views.blueprint,
         auth_views.account,
         admin_views.blueprint,

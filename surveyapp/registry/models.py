@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
 from surveyapp.extensions import db
+from surveyapp.registry.identifiers import LENGTH, mint
 from surveyapp.vocabulary import (
     Answer,
     AtmpType,
@@ -57,6 +58,8 @@ class Institution(db.Model):
     __tablename__ = "institution"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Permanent and public (see identifiers): never changed, never reused.
+    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=mint)
     name: Mapped[str] = mapped_column(String(500), index=True)
     country_code: Mapped[str | None] = mapped_column(String(2), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
@@ -105,6 +108,7 @@ class Entry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=mint)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     source_row: Mapped[int | None] = mapped_column(unique=True)
     status: Mapped[EntryStatus] = mapped_column(

@@ -11,6 +11,7 @@ from surveyapp.vocabulary import Role
 
 PUBLIC_BLUEPRINTS = {
     "registry",
+    "identifiers",
     "api",
     "auth",
     "link",
