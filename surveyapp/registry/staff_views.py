@@ -19,6 +19,7 @@ from flask import (
     flash,
     render_template,
     request,
+    send_file,
     stream_with_context,
 )
 from flask_login import current_user
@@ -45,7 +46,7 @@ RECENTLY_RESOLVED = 50
 MIMETYPES = {
     "csv": "text/csv",
     "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": export.XLSX_MIMETYPE,
 }
 
 
@@ -80,11 +81,25 @@ def curation() -> str:
 
 @blueprint.get("/export.<fmt>")
 def export_with_personal_data(fmt: str) -> Response:
-    """The whole registry with contact persons and emails; every download is audited."""
+    """The whole registry with contact persons and emails; every download is audited.
+
+    CSV and JSON stream as they are read; XLSX is the snapshot with contacts that
+    ``flask registry build-xlsx --include-personal`` builds (never built in a request),
+    served with the time it was built.
+    """
     if fmt not in MIMETYPES:
         abort(404, description=_l("Exports are available as .csv, .xlsx and .json."))
-    include_retired = request.args.get("include_retired") == "1"
-    filters = EntryFilters(include_retired=include_retired)
+    include_retired = request.args.get("include_retired") == "1" and fmt != "xlsx"
+    built = export.snapshot_built(include_personal=True) if fmt == "xlsx" else None
+    if fmt == "xlsx" and built is None:
+        abort(
+            404,
+            description=_l(
+                "The XLSX file with contacts is built nightly (by %(command)s) and has not "
+                "been built yet. The CSV and JSON downloads are available now.",
+                command="flask registry build-xlsx --include-personal",
+            ),
+        )
     audit(
         "registry.export",
         current_user.email,
@@ -94,10 +109,21 @@ def export_with_personal_data(fmt: str) -> Response:
         include_retired=include_retired,
     )
     db.session.commit()
-    records = export.export_records(filters, staff=True)
-    if fmt == "xlsx":
-        body: Any = export.to_xlsx(records, include_personal=True)
-    elif fmt == "csv":
+    if built is not None:
+        return send_file(
+            export.snapshot_path(include_personal=True),
+            mimetype=MIMETYPES[fmt],
+            as_attachment=True,
+            download_name=f"atmp-registry-with-contacts-{built.date().isoformat()}.xlsx",
+            last_modified=built,
+            max_age=0,
+        )
+    records = export.export_records(
+        EntryFilters(include_retired=include_retired),
+        staff=True,
+        chunk_size=current_app.config.get("EXPORT_CHUNK_SIZE", export.CHUNK_SIZE),
+    )
+    if fmt == "csv":
         body = stream_with_context(export.to_csv(records, include_personal=True))
     else:
         body = stream_with_context(export.to_json(records))

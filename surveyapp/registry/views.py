@@ -5,7 +5,7 @@ Public until staff accounts arrive; personal data is shown only where consent wa
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import (
@@ -15,6 +15,7 @@ from flask import (
     current_app,
     render_template,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
@@ -146,12 +147,24 @@ def institution(institution_id: int) -> str:
 
 @blueprint.get("/registry/export.<fmt>")
 def export_registry(fmt: str) -> Response:
-    """The entries matching the current filters as CSV, XLSX or JSON, without personal data.
+    """The entries matching the current filters as CSV or JSON, streamed as they are read,
+    without personal data; XLSX is the whole public registry's snapshot, built by
+    ``flask registry build-xlsx`` and served with the time it was built.
 
     Staff export with contacts from the staff registry pages.
     """
     if fmt not in ("csv", "xlsx", "json"):
-        abort(404, description="Exports are available as .csv, .xlsx and .json.")
+        abort(404, description=gettext("Exports are available as .csv, .xlsx and .json."))
+    built = export.snapshot_built(include_personal=False) if fmt == "xlsx" else None
+    if fmt == "xlsx" and built is None:
+        abort(
+            404,
+            description=gettext(
+                "The XLSX file of the registry is built nightly (by %(command)s) and has not "
+                "been built yet. The CSV and JSON downloads are available now.",
+                command="flask registry build-xlsx",
+            ),
+        )
     _form, filters, answers, _errors = _search_form()
     actor = current_user.email if current_user.is_authenticated else "anonymous"
     db.session.commit()  # end the read, so the audit event starts a writing transaction
@@ -163,20 +176,28 @@ def export_registry(fmt: str) -> Response:
         include_personal=False,
     )
     db.session.commit()
-    records = export.export_records(filters, staff=False, answers=answers)
+    if built is not None:
+        return send_file(
+            export.snapshot_path(include_personal=False),
+            mimetype=export.XLSX_MIMETYPE,
+            as_attachment=True,
+            download_name=f"atmp-registry-{built.date().isoformat()}.xlsx",
+            last_modified=built,
+            max_age=0,
+        )
+    records = export.export_records(
+        filters,
+        staff=False,
+        answers=answers,
+        chunk_size=current_app.config.get("EXPORT_CHUNK_SIZE", export.CHUNK_SIZE),
+    )
     filename = f"atmp-registry-{date.today().isoformat()}.{fmt}"  # noqa: DTZ011 - a file name
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
         body = stream_with_context(export.to_csv(records, include_personal=False))
         return Response(body, mimetype="text/csv", headers=headers)
-    if fmt == "json":
-        body = stream_with_context(export.to_json(records))
-        return Response(body, mimetype="application/json", headers=headers)
-    return Response(
-        export.to_xlsx(records, include_personal=False),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=headers,
-    )
+    body = stream_with_context(export.to_json(records))
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 @blueprint.app_context_processor
@@ -185,4 +206,8 @@ def _registry_links() -> dict[str, Any]:
         args = {k: v for k, v in request.args.items() if k != "page" and v}
         return url_for("registry.export_registry", fmt=fmt, **args)
 
-    return {"export_url": export_url}
+    def xlsx_built() -> datetime | None:
+        """When the public XLSX snapshot the XLSX link serves was built, if it was."""
+        return export.snapshot_built(include_personal=False)
+
+    return {"export_url": export_url, "xlsx_built": xlsx_built}
