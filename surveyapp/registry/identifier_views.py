@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from surveyapp.extensions import db
 from surveyapp.registry.identifiers import normalise
+from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
 
 blueprint = Blueprint("identifiers", __name__)
@@ -16,14 +17,16 @@ blueprint = Blueprint("identifiers", __name__)
 
 @blueprint.get("/id/<identifier>")
 def resolve(identifier: str) -> Response:
-    """301 to the institution's page (an entry's identifier: to its section there); 404
+    """301 to the institution's page (a merged one's: to the survivor's; an entry's
+    identifier: to its section there); 404
     for an identifier that fails its check or that was never minted."""
     found = normalise(identifier)
     if found is None:
         abort(404, description="This is not a registry identifier (its check digits fail).")
     institution = db.session.scalar(select(Institution).where(Institution.public_id == found))
     if institution is not None:
-        return redirect(url_for("registry.institution", institution_id=institution.id), 301)
+        target = survivor(institution)  # a merged institution lives on in another
+        return redirect(url_for("registry.institution", institution_id=target.id), 301)
     entry = db.session.scalar(select(Entry).where(Entry.public_id == found))
     if entry is None:
         abort(404, description="No institution or entry has this identifier.")

@@ -56,6 +56,10 @@ class Institution(db.Model):
     """A facility's institution: name, country and website, shared by its entries."""
 
     __tablename__ = "institution"
+    __table_args__ = (
+        CheckConstraint("replaced_by_id IS NULL OR replaced_by_id <> id", name="not_itself"),
+        CheckConstraint("(replaced_by_id IS NULL) = (merged_at IS NULL)", name="merged_when"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Permanent and public (see identifiers): never changed, never reused.
@@ -71,6 +75,10 @@ class Institution(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     row_version: Mapped[int] = mapped_column(default=1)
+    # Set when a curator merged this institution into another: its entries moved there and
+    # its identifier resolves there. Never cleared.
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    merged_at: Mapped[datetime | None]
 
     entries: Mapped[list[Entry]] = relationship(
         back_populates="institution", order_by="Entry.id", cascade="save-update, merge"
