@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -24,6 +25,8 @@ from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry import service
+from surveyapp.registry.identifiers import normalise
+from surveyapp.registry.merging import MergeError, merge_institutions
 from surveyapp.registry.models import CurationFlag, Entry, Institution
 from surveyapp.vocabulary import ChangeSource, Role
 
@@ -48,6 +51,16 @@ class EditForm(RowVersionForm):
 
     comment = StringField(_l("Why (kept in the history)"), validators=[Length(max=2000)])
     contact_public = BooleanField(_l("Show the contact publicly (consent recorded)"))
+
+
+class MergeForm(FlaskForm):
+    """Which institution to retire into the one whose page this is."""
+
+    other = StringField(
+        _l("Institution to merge into this one (its number or permanent identifier)"),
+        validators=[DataRequired(), Length(max=40)],
+    )
+    confirm = HiddenField()
 
 
 def _target(kind: str, target_id: int) -> service.Target:
@@ -194,6 +207,49 @@ def resolve_flag(flag_id: int) -> Any:
     if curation_flag.entry_id:
         return redirect(url_for(".edit", kind="entry", target_id=curation_flag.entry_id))
     return redirect(url_for(".edit", kind="institution", target_id=curation_flag.institution_id))
+
+
+def _institution_named(text: str) -> Institution | None:
+    """An institution by its number or its permanent identifier, as a curator types it."""
+    text = text.strip()
+    if text.isdigit() and len(text) < 10:
+        return db.session.get(Institution, int(text))
+    identifier = normalise(text)
+    if identifier is None:
+        return None
+    return db.session.scalar(select(Institution).where(Institution.public_id == identifier))
+
+
+@blueprint.route("/institution/<int:target_id>/merge", methods=["GET", "POST"])
+def merge(target_id: int) -> Any:
+    """Merge a duplicate into this institution: name it, compare both, then confirm."""
+    keep = _target("institution", target_id)
+    form = MergeForm(request.form if request.method == "POST" else request.args)
+    other = None
+    if form.other.data:
+        other = _institution_named(form.other.data)
+        if other is None:
+            form.other.errors = [_("No institution has this number or identifier.")]
+    if request.method == "POST" and other is not None and form.validate_on_submit():
+        try:
+            report = merge_institutions(keep, other, current_user.email)  # type: ignore[arg-type]
+        except MergeError as exc:
+            db.session.rollback()
+            form.other.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(retired)s was merged into this institution: %(entries)s entries moved; "
+                    "its identifier now leads here.",
+                    retired=report.retired.name,
+                    entries=report.entries_moved,
+                ),
+                "success",
+            )
+            return redirect(url_for("registry.institution", institution_id=keep.id))
+    status = 400 if form.other.errors else 200
+    return render_template("registry/merge.html", keep=keep, other=other, form=form), status
 
 
 @blueprint.get("/<kind>/<int:target_id>/history")

@@ -14,7 +14,7 @@ from surveyapp.registry import service
 from surveyapp.registry.merging import MergeError, merge_institutions, survivor
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import ChangeSource, FlagKind
-from tests.conftest import institution_of_row
+from tests.conftest import csrf_token, institution_of_row
 
 CURATOR = "curator@example.org"
 
@@ -89,6 +89,31 @@ def test_the_retired_identifier_and_page_lead_to_the_survivor(client, pair):
     assert response.status_code == 301
     assert response.headers["Location"] == f"/institutions/{keep.id}"
     entry = db.session.scalars(select(Entry).where(Entry.source_row == 12)).one()
-    assert client.get(f"/id/{entry.public_id}").headers["Location"].startswith(
-        f"/institutions/{keep.id}#"
+    assert (
+        client.get(f"/id/{entry.public_id}")
+        .headers["Location"]
+        .startswith(f"/institutions/{keep.id}#")
     )
+
+
+def test_a_curator_names_the_duplicate_compares_and_confirms(client, staff, pair):
+    keep, retire = pair
+    page = f"/staff/registry/curate/institution/{keep.id}/merge"
+    compared = client.get(f"{page}?other={retire.public_id.upper()}").get_data(as_text=True)
+    assert "Compare before merging" in compared and retire.public_id in compared
+    response = client.post(
+        page, data={"other": str(retire.id), "csrf_token": csrf_token(client, page)}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Institution, retire.id).replaced_by_id == keep.id
+
+
+def test_the_page_says_what_is_wrong_with_the_name_given(client, staff, pair):
+    keep, _retire = pair
+    page = f"/staff/registry/curate/institution/{keep.id}/merge"
+    unknown = client.get(f"{page}?other=123456789")
+    assert unknown.status_code == 400
+    assert "No institution has this number or identifier." in unknown.get_data(as_text=True)
+    itself = client.post(page, data={"other": str(keep.id), "csrf_token": csrf_token(client, page)})
+    assert itself.status_code == 400 and "into itself" in itself.get_data(as_text=True)
