@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveyapp.definitions import table1
+from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.definitions.answers import json_schema
 from surveyapp.registry.authorised_atmps import (
     ATMP_CLASSES,
@@ -89,6 +89,58 @@ def entry_schema() -> dict[str, Any]:
         "type": "object",
         "properties": properties,
         "required": required,
+        "additionalProperties": False,
+    }
+
+
+def institution_text_fields() -> tuple[FieldDefinition, ...]:
+    """Table 1's public institution-level columns (name, country, website): an institution
+    in the API shows their current text."""
+    return tuple(f for f in table1().fields if f.level == "institution" and not f.personal)
+
+
+def institution_answer_fields() -> tuple[FieldDefinition, ...]:
+    """Public institution-level fields of the later questionnaires in use."""
+    return tuple(f for f in generic_fields() if f.level == "institution")
+
+
+def institution_schema() -> dict[str, Any]:
+    """JSON Schema of one institution as the API returns it: public fields only."""
+    properties: dict[str, Any] = {"id": {"type": "integer"}}
+    for field in institution_text_fields():
+        properties[field.key] = _nullable(
+            "string", description=f"{field.label}: the text shown for the institution"
+        )
+    properties |= {
+        "country_code": _nullable("string", pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2"),
+        "entries": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "Ids of the institution's active entries (/entries/{entry_id})",
+        },
+        "last_changed": {"type": "string", "format": "date-time"},
+    }
+    for field in institution_answer_fields():
+        properties[field.key] = json_schema(field) | {"description": field.label}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _page_schema(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 500},
+            "pages": {"type": "integer", "minimum": 1},
+        },
+        "required": ["items", "total", "page", "per_page", "pages"],
         "additionalProperties": False,
     }
 
@@ -316,6 +368,74 @@ def authorised_atmps_schema() -> dict[str, Any]:
     }
 
 
+# Headers of every answer carrying data, and the request headers that make it conditional.
+_CACHE_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "A strong validator: a hash of the body and of the reader's audience "
+        "(a staff member's answer never shares one with the public's)",
+        "schema": {"type": "string"},
+    },
+    "Last-Modified": {
+        "description": "The newest change the answer rests on (for lists and statistics, "
+        "the registry's newest change); absent for staff and for the vocabulary and "
+        "this document",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "Authorization: a token changes the answer",
+        "schema": {"type": "string"},
+    },
+}
+_CONDITIONAL_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "If-None-Match",
+        "in": "header",
+        "description": "ETags of copies the client holds: 304 when one is current",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "If-Modified-Since",
+        "in": "header",
+        "description": "304 when nothing changed since (to the second; ignored when "
+        "If-None-Match is given, and for staff)",
+        "schema": {"type": "string"},
+    },
+]
+_NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not modified: the client's copy is current; no body",
+    "headers": {key: _CACHE_HEADERS[key] for key in ("ETag", "Last-Modified")},
+}
+
+
+def _read(
+    summary: str,
+    operation_id: str,
+    schema: str,
+    description: str,
+    parameters: list[dict[str, Any]] | None = None,
+    errors: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A GET operation answering ``schema`` with an ETag, and 304 to a conditional request."""
+    return {
+        "get": {
+            "summary": summary,
+            "operationId": operation_id,
+            "parameters": [*(parameters or []), *_CONDITIONAL_PARAMETERS],
+            "responses": {
+                "200": {
+                    "description": description,
+                    "headers": _CACHE_HEADERS,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                    },
+                },
+                "304": _NOT_MODIFIED,
+                **(errors or {}),
+            },
+        }
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     page_params = [
@@ -355,12 +475,37 @@ def openapi_document() -> dict[str, Any]:
         }
         for field in filter_fields()
     ]
+    instant = "ISO 8601, a date or a date and time (no zone means UTC; encode a '+' offset as %2B)"
+    examples = {"utc": {"value": "2026-01-31T12:00:00Z"}, "day": {"value": "2026-01-31"}}
+    entries_since = {
+        "name": "changed_since",
+        "in": "query",
+        "description": "Entries that changed, or whose institution changed, at or after "
+        f"this instant: {instant}",
+        "schema": {"type": "string"},
+        "examples": examples,
+    }
+    institutions_since = entries_since | {
+        "description": "Institutions that changed, or one of whose entries changed (its "
+        f"list of active entries may have), at or after this instant: {instant}"
+    }
     problem = {
         "description": "A problem document",
         "content": {
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         },
     }
+
+    def path_id(name: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            }
+        ]
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -368,83 +513,58 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Read-only access to the registry of ATMP facilities that "
             "RESTORE D1.4 Table 1 started. Personal data is omitted unless "
-            "consent to publish it was recorded.",
+            "consent to publish it was recorded. Every answer carrying data has an ETag; "
+            "send it back in If-None-Match to get 304 while nothing changed.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{}, {"bearerToken": []}],
         "paths": {
-            "/entries": {
+            "/entries": _read(
+                "List entries",
+                "listEntries",
+                "EntryPage",
+                "A page of entries",
+                [*filter_params, entries_since, *page_params],
+                {"400": problem},
+            ),
+            "/entries/{entry_id}": _read(
+                "One entry", "getEntry", "Entry", "The entry", path_id("entry_id"), {"404": problem}
+            ),
+            "/institutions": _read(
+                "List institutions",
+                "listInstitutions",
+                "InstitutionPage",
+                "A page of institutions, by id",
+                [institutions_since, *page_params],
+                {"400": problem},
+            ),
+            "/institutions/{institution_id}": _read(
+                "One institution",
+                "getInstitution",
+                "Institution",
+                "The institution",
+                path_id("institution_id"),
+                {"404": problem},
+            ),
+            "/stats": _read("Registry statistics", "getStats", "Stats", "Counts"),
+            "/vocabularies/authorised-atmps": _read(
+                "The EU-authorised ATMPs",
+                "getAuthorisedAtmps",
+                "AuthorisedAtmps",
+                "The newest version of the vocabulary",
+            ),
+            "/openapi.json": {
                 "get": {
-                    "summary": "List entries",
-                    "operationId": "listEntries",
-                    "parameters": filter_params + page_params,
+                    "summary": "This document",
+                    "operationId": "getOpenApi",
+                    "parameters": _CONDITIONAL_PARAMETERS,
                     "responses": {
                         "200": {
-                            "description": "A page of entries",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/EntryPage"}
-                                }
-                            },
+                            "description": "The OpenAPI document",
+                            "headers": _CACHE_HEADERS,
+                            "content": {"application/json": {"schema": {"type": "object"}}},
                         },
-                        "400": problem,
-                    },
-                }
-            },
-            "/entries/{entry_id}": {
-                "get": {
-                    "summary": "One entry",
-                    "operationId": "getEntry",
-                    "parameters": [
-                        {
-                            "name": "entry_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "The entry",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Entry"}
-                                }
-                            },
-                        },
-                        "404": problem,
-                    },
-                }
-            },
-            "/stats": {
-                "get": {
-                    "summary": "Registry statistics",
-                    "operationId": "getStats",
-                    "responses": {
-                        "200": {
-                            "description": "Counts",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Stats"}
-                                }
-                            },
-                        }
-                    },
-                }
-            },
-            "/vocabularies/authorised-atmps": {
-                "get": {
-                    "summary": "The EU-authorised ATMPs",
-                    "operationId": "getAuthorisedAtmps",
-                    "responses": {
-                        "200": {
-                            "description": "The newest version of the vocabulary",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/AuthorisedAtmps"}
-                                }
-                            },
-                        }
+                        "304": _NOT_MODIFIED,
                     },
                 }
             },
@@ -452,18 +572,9 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Entry": entry_schema(),
-                "EntryPage": {
-                    "type": "object",
-                    "properties": {
-                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
-                        "total": {"type": "integer", "minimum": 0},
-                        "page": {"type": "integer", "minimum": 1},
-                        "per_page": {"type": "integer", "minimum": 1, "maximum": 500},
-                        "pages": {"type": "integer", "minimum": 1},
-                    },
-                    "required": ["items", "total", "page", "per_page", "pages"],
-                    "additionalProperties": False,
-                },
+                "EntryPage": _page_schema("Entry"),
+                "Institution": institution_schema(),
+                "InstitutionPage": _page_schema("Institution"),
                 "Stats": stats_schema(),
                 "AuthorisedAtmps": authorised_atmps_schema(),
                 "Problem": {

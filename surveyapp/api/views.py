@@ -1,20 +1,35 @@
-"""``/api/v1``: entries, one entry, statistics, the EU-authorised ATMPs and the OpenAPI
+"""``/api/v1``: entries, institutions, statistics, the EU-authorised ATMPs and the OpenAPI
 document.
 
 Parameters are checked and a bad one gets a 400 problem document naming it. Personal data
 is left out unless the entry's contact consented to publication.
+
+Harvesters keep a copy in step cheaply: ``changed_since`` lists only what changed from an
+instant on, and every answer carrying data has a strong ETag (a hash of its body and of
+who may read it) and, for the public, a Last-Modified, so a repeated request gets 304.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_login import current_user
+from sqlalchemy import exists, func, or_, select
 
-from surveyapp.api.openapi import openapi_document
+from surveyapp.api.openapi import (
+    institution_answer_fields,
+    institution_text_fields,
+    openapi_document,
+)
 from surveyapp.auth.access import is_staff
+from surveyapp.extensions import db
+from surveyapp.pagination import paginate
 from surveyapp.registry import authorised_atmps, export, generic, service
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.statistics import registry_statistics
 from surveyapp.vocabulary import AtmpType, is_country_code
 
@@ -58,6 +73,43 @@ def _check_token() -> tuple[Response, int] | None:
     return None
 
 
+@blueprint.after_request
+def _conditional(response: Response) -> Response:
+    """Give a GET's data a strong ETag and (for the public) its Last-Modified, and answer
+    304 with no body when the client's copy is still current.
+
+    The ETag hashes the body together with the reader's audience, so a staff member's
+    answer (with personal data and curation state) never shares a tag with the public's;
+    ``Vary: Authorization`` keeps shared caches apart too. Staff answers get no
+    Last-Modified: curation flags change them without touching any ``updated_at``.
+    """
+    response.vary.add("Authorization")
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    audience = b"staff" if is_staff() else b"public"
+    response.set_etag(hashlib.sha256(audience + b"\0" + response.get_data()).hexdigest())
+    changed_at: datetime | None = g.pop("api_changed_at", None)
+    if changed_at is not None and audience == b"public":
+        response.last_modified = changed_at
+    return response.make_conditional(request)
+
+
+def _changed_at(*moments: datetime | None) -> None:
+    """Record the newest change the answer being built rests on, for its Last-Modified."""
+    known = [moment for moment in moments if moment is not None]
+    if known:
+        g.api_changed_at = max(known)
+
+
+def _registry_changed_at() -> tuple[datetime | None, datetime | None]:
+    """The newest change of any entry and of any institution: a list can lose members
+    (an entry retired, or no longer matching), so its answer rests on the whole registry."""
+    return (
+        db.session.scalar(select(func.max(Entry.updated_at))),
+        db.session.scalar(select(func.max(Institution.updated_at))),
+    )
+
+
 @blueprint.errorhandler(BadParameter)
 def _bad_parameter(error: BadParameter) -> tuple[Response, int]:
     return problem(400, str(error))
@@ -85,6 +137,30 @@ def _filters() -> service.EntryFilters:
     return service.EntryFilters(q=q, country=country, atmp_type=atmp_type)
 
 
+# A "+" of a UTC offset that was not percent-encoded arrives as a space.
+_UNENCODED_OFFSET = re.compile(r"T[0-9:.]+ (\d{2}(:?\d{2})?)$")
+
+
+def _changed_since() -> datetime | None:
+    """The ``changed_since`` instant: ISO 8601, a date or a date and time; no zone means UTC."""
+    raw = request.args.get("changed_since", "").strip()
+    if not raw:
+        return None
+    if _UNENCODED_OFFSET.search(raw):
+        raw = raw[: raw.rindex(" ")] + "+" + raw[raw.rindex(" ") + 1 :]
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(
+            "changed_since",
+            "must be an ISO 8601 date or date and time such as 2026-01-31T12:00:00Z",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _answer_filters() -> dict[str, str]:
     """Filters on the answers to choice, multi-choice and yes/no/unknown fields of later
     questionnaires, one parameter per field key, each a code of its vocabulary."""
@@ -107,9 +183,15 @@ def entries() -> Any:
     """
     filters = _filters()
     answers = _answer_filters()
+    since = _changed_since()
     page_number = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
-    page = generic.search(filters, answers, page=page_number, per_page=per_page)
+    matching = generic.filtered(filters, answers)
+    if since is not None:
+        # An institution's change (its name, say) shows in each of its entries.
+        matching = matching.where(or_(Entry.updated_at >= since, Institution.updated_at >= since))
+    page = service.search_entries(filters, page_number, per_page, matching=matching)
+    _changed_at(*_registry_changed_at())
     return jsonify(
         items=export.page_records(page.items, staff=is_staff()),
         total=page.total,
@@ -126,13 +208,67 @@ def entry(entry_id: int) -> Any:
         found = service.get_entry(entry_id)
     except service.EntryNotFound as exc:
         return problem(404, str(exc))
+    _changed_at(found.updated_at, found.institution.updated_at)
     return jsonify(export.page_records([found], staff=is_staff())[0])
+
+
+def institution_record(institution: Institution) -> dict[str, Any]:
+    """An institution as the API returns it: public fields only (the texts shown for Table
+    1's institution columns, the country code, the answers to public institution-level
+    fields of later questionnaires) and the ids of its active entries."""
+    record: dict[str, Any] = {"id": institution.id}
+    for field in institution_text_fields():
+        record[field.key] = institution.texts.get(field.key)
+    record |= {
+        "country_code": institution.country_code,
+        "entries": [entry.id for entry in institution.entries if entry.is_active],
+        "last_changed": institution.updated_at.isoformat(),
+    }
+    for field in institution_answer_fields():
+        record[field.key] = (institution.answers or {}).get(field.key)
+    return record
+
+
+@blueprint.get("/institutions")
+def institutions() -> Any:
+    """A page of institutions by id, public fields only, optionally only those changed
+    since an instant (an institution counts as changed when one of its entries did too:
+    its list of active entries may have)."""
+    since = _changed_since()
+    page_number = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
+    query = select(Institution).order_by(Institution.id)
+    if since is not None:
+        entry_changed = exists().where(
+            Entry.institution_id == Institution.id, Entry.updated_at >= since
+        )
+        query = query.where(or_(Institution.updated_at >= since, entry_changed))
+    page = paginate(query, page_number, per_page)
+    _changed_at(*_registry_changed_at())
+    return jsonify(
+        items=[institution_record(found) for found in page.items],
+        total=page.total,
+        page=page.page,
+        per_page=page.per_page,
+        pages=page.pages,
+    )
+
+
+@blueprint.get("/institutions/<int:institution_id>")
+def institution(institution_id: int) -> Any:
+    """One institution by id."""
+    found = service.get_institution(institution_id)
+    if found is None:
+        return problem(404, f"no institution has id {institution_id}")
+    _changed_at(found.updated_at, *(entry.updated_at for entry in found.entries))
+    return jsonify(institution_record(found))
 
 
 @blueprint.get("/stats")
 def stats() -> Any:
     """Counts by country, ATMP type and answers; patients treated by country; figures per
     field of later questionnaires."""
+    _changed_at(*_registry_changed_at())
     return jsonify(registry_statistics())
 
 

@@ -38,8 +38,11 @@ def test_the_openapi_document_is_valid_and_served(spec):
     assert set(spec["paths"]) == {
         "/entries",
         "/entries/{entry_id}",
+        "/institutions",
+        "/institutions/{institution_id}",
         "/stats",
         "/vocabularies/authorised-atmps",
+        "/openapi.json",
     }
     assert spec == openapi_document()
 
