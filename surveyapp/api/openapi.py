@@ -18,6 +18,7 @@ from surveyapp.registry.authorised_atmps import (
     STATUSES,
 )
 from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
+from surveyapp.registry.identifiers import LENGTH, SYMBOLS
 from surveyapp.registry.statistics import capacity_statistics_keys, counted_fields
 from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
@@ -106,7 +107,18 @@ def institution_answer_fields() -> tuple[FieldDefinition, ...]:
 
 def institution_schema() -> dict[str, Any]:
     """JSON Schema of one institution as the API returns it: public fields only."""
-    properties: dict[str, Any] = {"id": {"type": "integer"}}
+    properties: dict[str, Any] = {
+        "id": {"type": "integer"},
+        "public_id": {
+            "type": "string",
+            "pattern": f"^[{SYMBOLS}]{{{LENGTH}}}$",
+            "description": "The permanent identifier to cite (resolves at /id/{public_id})",
+        },
+        "replaced_by": _nullable(
+            "integer",
+            description="Merged into this institution (its id); null while it stands alone",
+        ),
+    }
     for field in institution_text_fields():
         properties[field.key] = _nullable(
             "string", description=f"{field.label}: the text shown for the institution"
@@ -544,7 +556,14 @@ def openapi_document() -> dict[str, Any]:
                 "Institution",
                 "The institution",
                 path_id("institution_id"),
-                {"404": problem},
+                {
+                    "301": {
+                        "description": "The institution was merged into another: Location "
+                        "names the one it lives on in",
+                        "headers": {"Location": {"schema": {"type": "string"}}},
+                    },
+                    "404": problem,
+                },
             ),
             "/stats": _read("Registry statistics", "getStats", "Stats", "Counts"),
             "/vocabularies/authorised-atmps": _read(

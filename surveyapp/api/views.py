@@ -16,7 +16,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import exists, func, or_, select
 
@@ -29,6 +29,7 @@ from surveyapp.auth.access import is_staff
 from surveyapp.extensions import db
 from surveyapp.pagination import paginate
 from surveyapp.registry import authorised_atmps, export, generic, service
+from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.statistics import registry_statistics
 from surveyapp.vocabulary import AtmpType, is_country_code
@@ -216,7 +217,12 @@ def institution_record(institution: Institution) -> dict[str, Any]:
     """An institution as the API returns it: public fields only (the texts shown for Table
     1's institution columns, the country code, the answers to public institution-level
     fields of later questionnaires) and the ids of its active entries."""
-    record: dict[str, Any] = {"id": institution.id}
+    replaced_by = survivor(institution).id if institution.replaced_by_id is not None else None
+    record: dict[str, Any] = {
+        "id": institution.id,
+        "public_id": institution.public_id,
+        "replaced_by": replaced_by,
+    }
     for field in institution_text_fields():
         record[field.key] = institution.texts.get(field.key)
     record |= {
@@ -231,9 +237,10 @@ def institution_record(institution: Institution) -> dict[str, Any]:
 
 @blueprint.get("/institutions")
 def institutions() -> Any:
-    """A page of institutions by id, public fields only, optionally only those changed
-    since an instant (an institution counts as changed when one of its entries did too:
-    its list of active entries may have)."""
+    """A page of institutions by id, public fields only, merged ones included (with the
+    institution they were merged into), optionally only those changed since an instant
+    (an institution counts as changed when one of its entries did too: its list of
+    active entries may have)."""
     since = _changed_since()
     page_number = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 50, 1, current_app.config["API_MAX_PER_PAGE"])
@@ -256,10 +263,13 @@ def institutions() -> Any:
 
 @blueprint.get("/institutions/<int:institution_id>")
 def institution(institution_id: int) -> Any:
-    """One institution by id."""
+    """One institution by id; a merged one's id answers 301 to the institution it was
+    merged into."""
     found = service.get_institution(institution_id)
     if found is None:
         return problem(404, f"no institution has id {institution_id}")
+    if found.replaced_by_id is not None:  # merged: it lives on in another
+        return redirect(url_for("api.institution", institution_id=survivor(found).id), 301)
     _changed_at(found.updated_at, *(entry.updated_at for entry in found.entries))
     return jsonify(institution_record(found))
 

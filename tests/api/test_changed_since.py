@@ -16,9 +16,11 @@ from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
 from surveyapp.registry import service
+from surveyapp.registry.merging import merge_institutions
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import FieldUpdate, change_fields
 from surveyapp.vocabulary import ChangeSource
+from tests.conftest import institution_of_row
 
 EDIT = Provenance(ChangeSource.STAFF_EDIT, "curator@example.org")
 
@@ -201,3 +203,27 @@ def test_changed_since_is_documented(spec):
     for path in ("/entries", "/institutions"):
         names = [p["name"] for p in spec["paths"][path]["get"]["parameters"]]
         assert "changed_since" in names
+
+
+def test_a_merge_shows_in_changed_since_and_the_merged_id_leads_to_the_survivor(
+    client, spec, after_import
+):
+    keep, retire = institution_of_row(9), institution_of_row(12)
+    moved = [entry.id for entry in retire.entries]
+    merge_institutions(keep, retire, "curator@example.org")
+    db.session.commit()
+
+    listed = client.get(f"/api/v1/institutions?changed_since={since(after_import)}").json
+    check(spec, "InstitutionPage", listed)
+    by_id = {item["id"]: item for item in listed["items"]}
+    assert set(by_id) == {keep.id, retire.id}
+    assert (by_id[retire.id]["replaced_by"], by_id[retire.id]["entries"]) == (keep.id, [])
+    assert by_id[keep.id]["replaced_by"] is None
+    assert set(moved) <= set(by_id[keep.id]["entries"])
+    assert by_id[keep.id]["public_id"] == keep.public_id
+
+    response = client.get(f"/api/v1/institutions/{retire.id}")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith(f"/api/v1/institutions/{keep.id}")
+    entries = client.get(f"/api/v1/entries?changed_since={since(after_import)}").json
+    assert set(moved) <= ids(entries)
