@@ -127,7 +127,20 @@ def test_an_unknown_institution_is_a_404_page(client, table1):
     assert "No institution has id 999999" in response.get_data(as_text=True)
 
 
-def test_no_personal_data_in_public_pages_or_exports(client, table1, ctx):
+@pytest.fixture
+def xlsx_snapshot(app, runner, tmp_path, monkeypatch):
+    """Build the public XLSX snapshot the XLSX link serves, in an instance folder of the
+    test's own (over HTTP, XLSX is never built inside a request)."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+
+    def build() -> None:
+        result = runner.invoke(args=["registry", "build-xlsx"])
+        assert result.exit_code == 0, result.output
+
+    return build
+
+
+def test_no_personal_data_in_public_pages_or_exports(client, table1, ctx, xlsx_snapshot):
     contacts = [e.contact_person for e in db.session.scalars(select(Entry)) if e.contact_person]
     assert "Prof. Dr. Johannes Grillari" in contacts
     institution_ids = set(db.session.scalars(select(Entry.institution_id)))
@@ -137,6 +150,7 @@ def test_no_personal_data_in_public_pages_or_exports(client, table1, ctx):
         client.get(f"/registry/export.{fmt}").get_data(as_text=True) for fmt in ("csv", "json")
     ]
     pages.append(client.get("/api/v1/entries?per_page=500").get_data(as_text=True))
+    xlsx_snapshot()
     workbook = load_workbook(io.BytesIO(client.get("/registry/export.xlsx").data))
     pages.append(" ".join(str(c.value) for r in workbook.active.iter_rows() for c in r))
     for text in pages:
@@ -192,8 +206,9 @@ FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"]
 
 
 @pytest.mark.parametrize("payload", FORMULAS)
-def test_formula_cells_are_neutralised_in_csv_and_xlsx(client, make_entry, payload):
+def test_formula_cells_are_neutralised_in_csv_and_xlsx(client, make_entry, payload, xlsx_snapshot):
     make_entry(institution=f"{payload} Institute", country="FR", diseases_targeted=payload)
+    xlsx_snapshot()
     rows = list(
         csv.DictReader(io.StringIO(client.get("/registry/export.csv").get_data(as_text=True)))
     )
