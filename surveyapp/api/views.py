@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
@@ -150,16 +150,13 @@ def _changed_since() -> datetime | None:
     if _UNENCODED_OFFSET.search(raw):
         raw = raw[: raw.rindex(" ")] + "+" + raw[raw.rindex(" ") + 1 :]
     try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
+        moment = datetime.fromisoformat(raw)  # a date alone is its midnight
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadParameter(
             "changed_since",
             "must be an ISO 8601 date or date and time such as 2026-01-31T12:00:00Z",
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _answer_filters() -> dict[str, str]:

@@ -139,7 +139,15 @@ def test_an_instant_is_read_in_its_zone_and_without_one_as_utc(client, after_imp
 
 @pytest.mark.parametrize("url", ["/api/v1/entries", "/api/v1/institutions"])
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2026-13-01", "2026-01-01T25:00", "31.01.2026", "1700000000"]
+    "value",
+    [
+        "yesterday",
+        "2026-13-01",
+        "2026-01-01T25:00",
+        "31.01.2026",
+        "1700000000",
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_a_malformed_instant_is_a_400_problem_naming_the_parameter(client, spec, url, value):
     response = client.get(f"{url}?changed_since={quote(value)}")
