@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
-from surveyapp.registry import cities, export, importer
-from surveyapp.registry.models import Entry
+from surveyapp.registry import cities, export, importer, merging
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import EntryFilters
 
 registry_cli = AppGroup("registry", help="Load, import and export the master registry.")
@@ -80,6 +80,31 @@ def load_cities_command() -> None:
     click.echo(report.summary())
     for line in report.kept or []:
         click.echo(f"  {line}")
+
+
+@registry_cli.command("merge-institutions")
+@click.argument("keep", type=int)
+@click.argument("retire", type=int)
+def merge_institutions_command(keep: int, retire: int) -> None:
+    """Merge institution RETIRE into KEEP (numbers as on their pages): its entries move
+    with their history, answers KEEP lacks are taken over, and RETIRE's identifier and
+    page lead to KEEP for good. Audited; cannot be undone."""
+    kept, retired = db.session.get(Institution, keep), db.session.get(Institution, retire)
+    for number, found in ((keep, kept), (retire, retired)):
+        if found is None:
+            raise click.BadParameter(f"No institution has number {number}.")
+    try:
+        report = merging.merge_institutions(kept, retired, _actor())  # type: ignore[arg-type]
+    except merging.MergeError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(
+        f"Merged {report.retired.name} ({report.retired.public_id}) into "
+        f"{report.kept.name} ({report.kept.public_id}): {report.entries_moved} entries moved, "
+        f"{len(report.answers_taken)} answers taken over, "
+        f"{report.flags_resolved} duplicate flags resolved."
+    )
 
 
 @registry_cli.command("import")

@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    redirect,
     render_template,
     request,
     send_file,
@@ -32,6 +33,7 @@ from surveyapp.history.service import audit
 from surveyapp.i18n import country_label, gettext
 from surveyapp.registry import export, generic, service
 from surveyapp.registry.forms import RegistrySearchForm, options, search_form
+from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import country_name
 
@@ -108,11 +110,13 @@ def _shown_answers(owner: Institution | Entry, level: str) -> list[tuple[str, st
 
 
 @blueprint.get("/institutions/<int:institution_id>")
-def institution(institution_id: int) -> str:
+def institution(institution_id: int) -> Any:
     """An institution with its entries, each value's printed text, flags and history."""
     found = service.get_institution(institution_id)
     if found is None:
         abort(404, description=f"No institution has id {institution_id}.")
+    if found.replaced_by_id is not None:  # merged: its address leads to the survivor for good
+        return redirect(url_for(".institution", institution_id=survivor(found).id), 301)
     staff = is_staff()
     entries = []
     for entry in found.entries:

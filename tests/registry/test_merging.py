@@ -117,3 +117,17 @@ def test_the_page_says_what_is_wrong_with_the_name_given(client, staff, pair):
     assert "No institution has this number or identifier." in unknown.get_data(as_text=True)
     itself = client.post(page, data={"other": str(keep.id), "csrf_token": csrf_token(client, page)})
     assert itself.status_code == 400 and "into itself" in itself.get_data(as_text=True)
+
+
+def test_the_command_merges_and_explains_refusals(app, pair):
+    keep, retire = pair
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["registry", "merge-institutions", str(keep.id), "999999"])
+    assert result.exit_code == 2 and "No institution has number 999999." in result.output
+    result = runner.invoke(args=["registry", "merge-institutions", str(keep.id), str(keep.id)])
+    assert result.exit_code == 1 and "into itself" in result.output
+    result = runner.invoke(args=["registry", "merge-institutions", str(keep.id), str(retire.id)])
+    assert result.exit_code == 0, result.output
+    assert f"({retire.public_id}) into" in result.output and "entries moved" in result.output
+    db.session.expire_all()
+    assert db.session.get(Institution, retire.id).replaced_by_id == keep.id
