@@ -10,8 +10,8 @@ published. Cells a spreadsheet would run as a formula are neutralised with a lea
 apostrophe, which :func:`unneutralise` removes again on import.
 
 Exports stream: 100,000 entries must leave in seconds and in constant memory, through the
-command line and over HTTP. So an export reads plain rows (no ORM object per entry) a chunk
-at a time by keyset (Table 1's row number, then id), looks up each chunk's ATMP types and
+command line and over HTTP. So an export streams the ids in order, reads plain rows (no ORM
+object per entry) a chunk of ids at a time, looks up each chunk's ATMP types and
 disease areas in one query, finds the field definitions once per export, and writes each
 row as it is read. Its records are the API's (:func:`entry_record`), key for key. XLSX is
 written in openpyxl's write-only mode and never inside a request: the command line builds
@@ -253,7 +253,12 @@ def _row_record(
         "status": row.status.value,
     }
     for key, how, personal in layout.fields:
-        record[key] = None if personal and not show_personal else _shown(row, key, how)
+        if personal and not show_personal:
+            record[key] = None
+        elif how == "entry":
+            record[key] = row.texts.get(key) or ""
+        else:
+            record[key] = _shown(row, key, how)
     qualifier = row.patients_qualifier
     record |= {
         "country_code": row.institution_country_code,
@@ -283,25 +288,30 @@ def _row_record(
 
 
 def _chunks(query: Select[Any], chunk_size: int, count: ReadCount) -> Iterator[list[Row[Any]]]:
-    """The query's rows in Table 1 order (row number, then entries without one by id), a
-    chunk at a time by keyset, so no query reads more than ``chunk_size`` rows and every
-    query uses an index, however far into the registry it is."""
-    for key, present in ((Entry.source_row, True), (Entry.id, False)):
-        numbered = Entry.source_row.is_not(None) if present else Entry.source_row.is_(None)
-        ordered = query.where(numbered).order_by(key).limit(chunk_size)
-        last = None
-        while True:
-            page = ordered if last is None else ordered.where(key > last)
-            rows = db.session.execute(page).all()
+    """The query's rows in Table 1 order (row number, then entries without one by id),
+    ``chunk_size`` at a time.
+
+    The order is read first as a stream of ids alone, so the database sorts pairs of
+    integers, not whole rows (SQLite plans a filtered export by the status index, and its
+    sorter would hold every row); each chunk of ids then fetches its rows by primary key.
+    """
+    ordered = query.with_only_columns(Entry.id).order_by(
+        Entry.source_row.asc().nulls_last(), Entry.id
+    )
+    connection = db.session.connection()  # plain rows: no ORM layer between them and us
+    ids = connection.execution_options(stream_results=True, max_row_buffer=chunk_size).execute(
+        ordered
+    )
+    try:
+        for chunk in ids.scalars().partitions(chunk_size):
+            by_id = {row.id: row for row in connection.execute(query.where(Entry.id.in_(chunk)))}
+            rows = [by_id[entry_id] for entry_id in chunk]
+            del by_id
             count.chunk(len(rows))
-            if not rows:
-                break
-            last = rows[-1].source_row if present else rows[-1].id
-            full = len(rows) == chunk_size
             yield rows
             del rows  # released before the next chunk is read
-            if not full:
-                break
+    finally:
+        ids.close()
 
 
 def _links(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
