@@ -164,6 +164,19 @@ def table1_questionnaire_only(app: Flask, tmp_path: Path) -> Iterator[None]:
 
 
 @pytest.fixture
+def xlsx_snapshot(app, runner, tmp_path, monkeypatch) -> Callable[[], None]:
+    """Build the public XLSX snapshot the XLSX link serves, in an instance folder of the
+    test's own (over HTTP, XLSX is never built inside a request)."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
+
+    def build() -> None:
+        result = runner.invoke(args=["registry", "build-xlsx"])
+        assert result.exit_code == 0, result.output
+
+    return build
+
+
+@pytest.fixture
 def ctx(app: Flask) -> Iterator[None]:
     """An application context for tests that use the database directly."""
     with app.app_context():

@@ -36,7 +36,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, event, inspect
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import enum_column, utcnow
@@ -52,6 +62,20 @@ from surveyapp.vocabulary import (
 )
 
 
+def _unused_public_id(context: Any) -> str:
+    """A new identifier that no row of the table holds yet (the default of ``public_id``).
+
+    With 32**7 possibilities a registry of 100,000 rows would meet a collision once in
+    seven registries if identifiers were only drawn; looking first makes it never (the
+    unique constraint still guards two inserts racing for one identifier).
+    """
+    column = context.current_column
+    while True:
+        candidate = mint()
+        if context.connection.execute(select(column).where(column == candidate)).first() is None:
+            return candidate
+
+
 class Institution(db.Model):
     """A facility's institution: name, country and website, shared by its entries."""
 
@@ -63,7 +87,7 @@ class Institution(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Permanent and public (see identifiers): never changed, never reused.
-    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=mint)
+    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=_unused_public_id)
     name: Mapped[str] = mapped_column(String(500), index=True)
     country_code: Mapped[str | None] = mapped_column(String(2), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
@@ -116,7 +140,7 @@ class Entry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=mint)
+    public_id: Mapped[str] = mapped_column(String(LENGTH), unique=True, default=_unused_public_id)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     source_row: Mapped[int | None] = mapped_column(unique=True)
     status: Mapped[EntryStatus] = mapped_column(

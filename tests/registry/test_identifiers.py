@@ -87,3 +87,15 @@ def test_an_unknown_or_mistyped_identifier_is_not_found(client, table1):
     assert client.get("/id/not-an-id").status_code == 404
     unused = mint()
     assert client.get(f"/id/{unused}").status_code == 404
+
+
+def test_a_new_row_never_takes_an_identifier_already_held(table1, ctx, monkeypatch):
+    held = institution_of_row(9).public_id
+    fresh = mint()
+    drawn = iter([held, fresh])
+    monkeypatch.setattr("surveyapp.registry.models.mint", lambda: next(drawn))
+    institution = service.add_institution(
+        {"institution": service.FieldUpdate("Second Würzburg", "Second Würzburg")}, EDIT
+    )
+    db.session.flush()
+    assert institution.public_id == fresh

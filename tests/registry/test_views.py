@@ -127,19 +127,6 @@ def test_an_unknown_institution_is_a_404_page(client, table1):
     assert "No institution has id 999999" in response.get_data(as_text=True)
 
 
-@pytest.fixture
-def xlsx_snapshot(app, runner, tmp_path, monkeypatch):
-    """Build the public XLSX snapshot the XLSX link serves, in an instance folder of the
-    test's own (over HTTP, XLSX is never built inside a request)."""
-    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
-
-    def build() -> None:
-        result = runner.invoke(args=["registry", "build-xlsx"])
-        assert result.exit_code == 0, result.output
-
-    return build
-
-
 def test_no_personal_data_in_public_pages_or_exports(client, table1, ctx, xlsx_snapshot):
     contacts = [e.contact_person for e in db.session.scalars(select(Entry)) if e.contact_person]
     assert "Prof. Dr. Johannes Grillari" in contacts

@@ -163,7 +163,10 @@ def seeds() -> list[str]:
     ]
 
 
-def test_public_pages_exports_and_api_name_no_staff_and_no_respondent(client, journey):
+def test_public_pages_exports_and_api_name_no_staff_and_no_respondent(
+    client, journey, xlsx_snapshot
+):
+    xlsx_snapshot()
     names = forbidden_names()
     allowed = consented_emails()
     assert RESPONDENT not in allowed
@@ -175,7 +178,7 @@ def test_public_pages_exports_and_api_name_no_staff_and_no_respondent(client, jo
         if url in seen:
             continue
         seen.add(url)
-        response = client.get(url)
+        response = client.get(url, follow_redirects=True)  # /id/<identifier> answers 301
         assert response.status_code == 200, url
         text = readable(response)
         lowered = text.lower()
