@@ -494,7 +494,12 @@ def openapi_document() -> dict[str, Any]:
         "in": "query",
         "description": "Entries that changed, or whose institution changed, at or after "
         f"this instant: {instant}",
-        "schema": {"type": "string"},
+        "schema": {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ]
+        },
         "examples": examples,
     }
     institutions_since = entries_since | {
