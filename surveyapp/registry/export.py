@@ -299,8 +299,10 @@ def _chunks(query: Select[Any], chunk_size: int, count: ReadCount) -> Iterator[l
         Entry.source_row.asc().nulls_last(), Entry.id
     )
     connection = db.session.connection()  # plain rows: no ORM layer between them and us
-    ids = connection.execution_options(stream_results=True, max_row_buffer=chunk_size).execute(
-        ordered
+    # Per statement: Connection.execution_options() would change the session's connection
+    # for the rest of its transaction (every later statement through a server cursor).
+    ids = connection.execute(
+        ordered, execution_options={"stream_results": True, "max_row_buffer": chunk_size}
     )
     try:
         for chunk in ids.scalars().partitions(chunk_size):
