@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveyapp.definitions import FieldDefinition, table1
+from surveyapp.definitions import table1
 from surveyapp.definitions.answers import json_schema
 from surveyapp.registry.authorised_atmps import (
     ATMP_CLASSES,
@@ -17,6 +17,7 @@ from surveyapp.registry.authorised_atmps import (
     DATE_PATTERN,
     STATUSES,
 )
+from surveyapp.registry.export import institution_answer_fields, institution_text_fields
 from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
 from surveyapp.registry.identifiers import LENGTH, SYMBOLS
 from surveyapp.registry.statistics import capacity_statistics_keys, counted_fields
@@ -43,11 +44,22 @@ def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
     return {"type": [kind, "null"], **extra}
 
 
+def _public_id(description: str) -> dict[str, Any]:
+    """A permanent public identifier (:mod:`surveyapp.registry.identifiers`)."""
+    return {
+        "type": "string",
+        "pattern": f"^[{SYMBOLS}]{{{LENGTH}}}$",
+        "description": f"{description} (resolves at /id/{{public_id}})",
+    }
+
+
 def entry_schema() -> dict[str, Any]:
     """JSON Schema of one entry as the API returns it."""
     properties: dict[str, Any] = {
         "id": {"type": "integer"},
+        "public_id": _public_id("The entry's permanent identifier to cite"),
         "institution_id": {"type": "integer"},
+        "institution_public_id": _public_id("Its institution's permanent identifier to cite"),
         "source_row": _nullable("integer", description="Row of RESTORE D1.4 Table 1"),
         "status": _enum(EntryStatus),
     }
@@ -94,26 +106,11 @@ def entry_schema() -> dict[str, Any]:
     }
 
 
-def institution_text_fields() -> tuple[FieldDefinition, ...]:
-    """Table 1's public institution-level columns (name, country, website): an institution
-    in the API shows their current text."""
-    return tuple(f for f in table1().fields if f.level == "institution" and not f.personal)
-
-
-def institution_answer_fields() -> tuple[FieldDefinition, ...]:
-    """Public institution-level fields of the later questionnaires in use."""
-    return tuple(f for f in generic_fields() if f.level == "institution")
-
-
 def institution_schema() -> dict[str, Any]:
     """JSON Schema of one institution as the API returns it: public fields only."""
     properties: dict[str, Any] = {
         "id": {"type": "integer"},
-        "public_id": {
-            "type": "string",
-            "pattern": f"^[{SYMBOLS}]{{{LENGTH}}}$",
-            "description": "The permanent identifier to cite (resolves at /id/{public_id})",
-        },
+        "public_id": _public_id("The permanent identifier to cite"),
         "replaced_by": _nullable(
             "integer",
             description="Merged into this institution (its id); null while it stands alone",

@@ -20,11 +20,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, reques
 from flask_login import current_user
 from sqlalchemy import exists, func, or_, select
 
-from surveyapp.api.openapi import (
-    institution_answer_fields,
-    institution_text_fields,
-    openapi_document,
-)
+from surveyapp.api.openapi import openapi_document
 from surveyapp.auth.access import is_staff
 from surveyapp.extensions import db
 from surveyapp.pagination import paginate
@@ -210,28 +206,6 @@ def entry(entry_id: int) -> Any:
     return jsonify(export.page_records([found], staff=is_staff())[0])
 
 
-def institution_record(institution: Institution) -> dict[str, Any]:
-    """An institution as the API returns it: public fields only (the texts shown for Table
-    1's institution columns, the country code, the answers to public institution-level
-    fields of later questionnaires) and the ids of its active entries."""
-    replaced_by = survivor(institution).id if institution.replaced_by_id is not None else None
-    record: dict[str, Any] = {
-        "id": institution.id,
-        "public_id": institution.public_id,
-        "replaced_by": replaced_by,
-    }
-    for field in institution_text_fields():
-        record[field.key] = institution.texts.get(field.key)
-    record |= {
-        "country_code": institution.country_code,
-        "entries": [entry.id for entry in institution.entries if entry.is_active],
-        "last_changed": institution.updated_at.isoformat(),
-    }
-    for field in institution_answer_fields():
-        record[field.key] = (institution.answers or {}).get(field.key)
-    return record
-
-
 @blueprint.get("/institutions")
 def institutions() -> Any:
     """A page of institutions by id, public fields only, merged ones included (with the
@@ -250,7 +224,7 @@ def institutions() -> Any:
     page = paginate(query, page_number, per_page)
     _changed_at(*_registry_changed_at())
     return jsonify(
-        items=[institution_record(found) for found in page.items],
+        items=[export.institution_record(found) for found in page.items],
         total=page.total,
         page=page.page,
         per_page=page.per_page,
@@ -268,7 +242,7 @@ def institution(institution_id: int) -> Any:
     if found.replaced_by_id is not None:  # merged: it lives on in another
         return redirect(url_for("api.institution", institution_id=survivor(found).id), 301)
     _changed_at(found.updated_at, *(entry.updated_at for entry in found.entries))
-    return jsonify(institution_record(found))
+    return jsonify(export.institution_record(found))
 
 
 @blueprint.get("/stats")

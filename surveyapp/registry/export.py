@@ -39,6 +39,7 @@ from sqlalchemy import Row, Select, select
 from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.extensions import db
 from surveyapp.registry.generic import answer_values, filtered, generic_fields
+from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, EntryAtmpType, EntryDiseaseArea, Institution
 from surveyapp.registry.service import (
     EntryFilters,
@@ -57,7 +58,9 @@ SNAPSHOTS = {False: "registry.xlsx", True: "registry-with-contacts.xlsx"}
 
 VALUE_COLUMNS = (
     "entry_id",
+    "public_id",
     "institution_id",
+    "institution_public_id",
     "status",
     "country_code",
     "atmp_types",
@@ -93,7 +96,9 @@ def entry_record(
     show_personal = personal_visible(entry, include_personal)
     record: dict[str, Any] = {
         "id": entry.id,
+        "public_id": entry.public_id,
         "institution_id": entry.institution_id,
+        "institution_public_id": entry.institution.public_id,
         "source_row": entry.source_row,
         "status": entry.status.value,
     }
@@ -152,6 +157,41 @@ def page_records(entries: list[Entry], *, staff: bool) -> list[dict[str, Any]]:
     ]
 
 
+def institution_text_fields() -> tuple[FieldDefinition, ...]:
+    """Table 1's public institution-level columns (name, country, website): an institution
+    record shows their current text."""
+    return tuple(f for f in table1().fields if f.level == "institution" and not f.personal)
+
+
+def institution_answer_fields() -> tuple[FieldDefinition, ...]:
+    """Public institution-level fields of the later questionnaires in use."""
+    return tuple(f for f in generic_fields() if f.level == "institution")
+
+
+def institution_record(institution: Institution) -> dict[str, Any]:
+    """An institution as the API returns it (and releases publish it): public fields only
+    (the texts shown for Table 1's institution columns, the country code, the answers to
+    public institution-level fields of later questionnaires) and the ids of its active
+    entries. It lives here, beside the entry record, so every layer that publishes
+    institutions gives them the one shape."""
+    replaced_by = survivor(institution).id if institution.replaced_by_id is not None else None
+    record: dict[str, Any] = {
+        "id": institution.id,
+        "public_id": institution.public_id,
+        "replaced_by": replaced_by,
+    }
+    for field in institution_text_fields():
+        record[field.key] = institution.texts.get(field.key)
+    record |= {
+        "country_code": institution.country_code,
+        "entries": [entry.id for entry in institution.entries if entry.is_active],
+        "last_changed": institution.updated_at.isoformat(),
+    }
+    for field in institution_answer_fields():
+        record[field.key] = (institution.answers or {}).get(field.key)
+    return record
+
+
 @dataclass
 class ReadCount:
     """What an export read: entries in all, and the most it held at once (a chunk), so a
@@ -168,6 +208,7 @@ class ReadCount:
 
 _ENTRY_COLUMNS = (
     Entry.id,
+    Entry.public_id,
     Entry.institution_id,
     Entry.source_row,
     Entry.status,
@@ -188,6 +229,7 @@ _ENTRY_COLUMNS = (
     Entry.filled_fields,
     Entry.confirmed_at,
     Entry.updated_at,
+    Institution.public_id.label("institution_public_id"),
     Institution.country_code.label("institution_country_code"),
     Institution.printed.label("institution_printed"),
     Institution.texts.label("institution_texts"),
@@ -248,7 +290,9 @@ def _row_record(
     show_personal = include_personal or row.contact_public
     record: dict[str, Any] = {
         "id": row.id,
+        "public_id": row.public_id,
         "institution_id": row.institution_id,
+        "institution_public_id": row.institution_public_id,
         "source_row": row.source_row,
         "status": row.status.value,
     }

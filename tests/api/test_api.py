@@ -68,6 +68,10 @@ def test_one_entry_matches_the_document(client, table1, spec):
     assert body["contract_research_value"] == "yes"
     assert body["contact_person"] is None
     assert body["contact_email"] is None
+    # permanent public ids beside the numeric ones, the same the institution shows
+    institution = client.get(f"/api/v1/institutions/{body['institution_id']}").get_json()
+    assert body["institution_public_id"] == institution["public_id"]
+    assert client.get(f"/id/{body['public_id']}").status_code == 301
 
 
 def test_stats_match_the_document_and_hand_counted_table1(client, table1, spec):
