@@ -80,6 +80,20 @@ class Config:
     # The address links in emails are built from; never taken from a request's Host header.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # ProductionConfig turns it on
+    # Releases: their folders (shared storage when several app servers run), and how each
+    # release's data package and CITATION.cff name the dataset and its authors.
+    RELEASES_DIR = Path(os.environ.get("RELEASES_DIR", INSTANCE_DIR / "releases"))
+    RELEASE_TITLE = os.environ.get(
+        "RELEASE_TITLE", "European registry of facilities for Advanced Therapy Medicinal Products"
+    )
+    # The staff page builds a release within the request up to this many entries (seconds);
+    # a larger registry is released with `flask registry release`.
+    RELEASE_PAGE_MAX_ENTRIES = _env_int("RELEASE_PAGE_MAX_ENTRIES", 20_000)
+    RELEASE_AUTHORS = [
+        name.strip()
+        for name in os.environ.get("RELEASE_AUTHORS", "ATMP facility registry curators").split(";")
+        if name.strip()
+    ]
     # Rate limits of invitation links (Flask-Limiter); use a shared storage with several
     # app servers, e.g. RATELIMIT_STORAGE_URI=redis://...
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -149,6 +149,9 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.registry.cli import registry_cli
     from surveyapp.registry.views import blueprint as registry
     from surveyapp.registry.vocabulary_cli import vocabulary_cli
+    from surveyapp.releases import cli as release_commands  # noqa: F401 (adds commands)
+    from surveyapp.releases import staff_views as release_staff
+    from surveyapp.releases import views as release_views
     from surveyapp.respondent import link_views, questionnaire_views
     from surveyapp.review import emails as review_emails
     from surveyapp.review import views as review_views
@@ -157,6 +160,8 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         registry,
         identifier_views.blueprint,
+        release_views.blueprint,
+        release_staff.blueprint,
         auth_views.blueprint,
         auth_views.account,
         admin_views.blueprint,

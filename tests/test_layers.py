@@ -2,7 +2,7 @@
 what stands in its own package or below it.
 
 From the bottom: foundations (database, vocabulary, i18n, ...), the questionnaire
-definitions, history (versions and audit), staff accounts, mail, the registry, campaigns,
+definitions, history (versions and audit), staff accounts, mail, the registry, its releases, campaigns,
 the questionnaire's submissions, the review, the respondent's pages, dashboards, the
 Centres of Excellence network, the API.
 A page that shows what a higher area owns gets it from that area (a template function the
@@ -25,6 +25,7 @@ LAYERS = [
     "auth",
     "mail",
     "registry",
+    "releases",
     "campaigns",
     "questionnaire",
     "review",

@@ -21,6 +21,8 @@ from surveyapp.registry.export import institution_answer_fields, institution_tex
 from surveyapp.registry.generic import filter_choices, filter_fields, generic_fields
 from surveyapp.registry.identifiers import LENGTH, SYMBOLS
 from surveyapp.registry.statistics import capacity_statistics_keys, counted_fields
+from surveyapp.releases.changelog import SECTIONS
+from surveyapp.releases.publishing import VERSION_PATTERN
 from surveyapp.routing import MAX_ID
 from surveyapp.vocabulary import (
     Answer,
@@ -445,6 +447,63 @@ def _read(
     }
 
 
+def release_schema() -> dict[str, Any]:
+    """A release: what it holds, what changed since the previous one, its files."""
+    count = {"type": "integer", "minimum": 0}
+    change_counts = [f"{table}_{kind}" for table, kinds in SECTIONS.items() for kind in kinds]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [
+            "version",
+            "notes",
+            "created_at",
+            "previous_version",
+            "entry_count",
+            "institution_count",
+            "changes",
+            "url",
+            "changelog_url",
+            "files",
+        ],
+        "properties": {
+            "version": {"type": "string", "pattern": VERSION_PATTERN.pattern},
+            "notes": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "previous_version": {"type": ["string", "null"]},
+            "entry_count": count,
+            "institution_count": count,
+            "changes": {
+                "type": "object",
+                "description": "Counts of the changelog since the previous release",
+                "additionalProperties": False,
+                "required": change_counts,
+                "properties": dict.fromkeys(change_counts, count),
+            },
+            "url": {"type": "string", "description": "The release's page"},
+            "changelog_url": {"type": "string"},
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name", "media_type", "size", "sha256", "url"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "media_type": {"type": "string"},
+                        "size": count,
+                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        "url": {
+                            "type": "string",
+                            "description": "The file, served with its SHA-256 as ETag",
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     page_params = [
@@ -574,6 +633,27 @@ def openapi_document() -> dict[str, Any]:
                 "AuthorisedAtmps",
                 "The newest version of the vocabulary",
             ),
+            "/releases": _read(
+                "List releases",
+                "listReleases",
+                "ReleaseList",
+                "Every release, newest first",
+            ),
+            "/releases/{version}": _read(
+                "One release",
+                "getRelease",
+                "Release",
+                "The release: its counts, changes and files with their SHA-256",
+                [
+                    {
+                        "name": "version",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": VERSION_PATTERN.pattern},
+                    }
+                ],
+                {"404": problem},
+            ),
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -598,6 +678,18 @@ def openapi_document() -> dict[str, Any]:
                 "InstitutionPage": _page_schema("Institution"),
                 "Stats": stats_schema(),
                 "AuthorisedAtmps": authorised_atmps_schema(),
+                "Release": release_schema(),
+                "ReleaseList": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["items"],
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Release"},
+                        }
+                    },
+                },
                 "Problem": {
                     "type": "object",
                     "properties": {

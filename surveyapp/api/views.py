@@ -28,6 +28,8 @@ from surveyapp.registry import authorised_atmps, export, generic, service
 from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.statistics import registry_statistics
+from surveyapp.releases import publishing
+from surveyapp.releases.models import Release
 from surveyapp.vocabulary import AtmpType, is_country_code
 
 blueprint = Blueprint("api", __name__)
@@ -266,6 +268,56 @@ def authorised_atmps_vocabulary() -> Any:
         source=vocabulary.details.get("source"),
         products=authorised_atmps.product_records(vocabulary),
     )
+
+
+def release_record(release: Release) -> dict[str, Any]:
+    """A release as the API describes it: version, notes, counts, what changed since the
+    previous one, and each file with its address and SHA-256 (who made it is staff's
+    business, not the public's)."""
+    return {
+        "version": release.version,
+        "notes": release.notes,
+        "created_at": release.created_at.isoformat(),
+        "previous_version": release.previous_version,
+        "entry_count": release.entry_count,
+        "institution_count": release.institution_count,
+        "changes": release.changes,
+        "url": url_for("releases.release", version=release.version, _external=True),
+        "changelog_url": url_for(
+            "releases.release_changelog", version=release.version, _external=True
+        ),
+        "files": [
+            {
+                "name": file.name,
+                "media_type": file.media_type,
+                "size": file.size,
+                "sha256": file.sha256,
+                "url": url_for(
+                    "releases.download", version=release.version, name=file.name, _external=True
+                ),
+            }
+            for file in release.files
+        ],
+    }
+
+
+@blueprint.get("/releases")
+def releases() -> Any:
+    """Every release, newest first."""
+    every = publishing.releases()
+    _changed_at(*(release.created_at for release in every))
+    return jsonify(items=[release_record(release) for release in every])
+
+
+@blueprint.get("/releases/<version>")
+def release(version: str) -> Any:
+    """One release by version."""
+    try:
+        found = publishing.get_release(version)
+    except publishing.ReleaseNotFound as exc:
+        return problem(404, str(exc))
+    _changed_at(found.created_at)
+    return jsonify(release_record(found))
 
 
 @blueprint.get("/openapi.json")

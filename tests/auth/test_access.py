@@ -12,6 +12,7 @@ from surveyapp.vocabulary import Role
 PUBLIC_BLUEPRINTS = {
     "registry",
     "identifiers",
+    "releases",
     "api",
     "auth",
     "link",
@@ -55,6 +56,7 @@ def test_every_blueprint_is_public_on_purpose_or_restricted(app):
         "responses",
         "readiness",
         "network_planner",
+        "release_staff",
     }
 
 

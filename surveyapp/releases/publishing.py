@@ -1,0 +1,352 @@
+"""Making a release and checking one: the public registry frozen into files, hashed once.
+
+A release reads the registry as the public sees it (public fields only, personal data only
+where its contact consented, retired entries kept with their status so a cited identifier
+never vanishes), through the same streaming export as the live downloads. Its files are
+written into a temporary folder beside the others, hashed, made read-only and renamed into
+place in one step; the :class:`~surveyapp.releases.models.Release` row with the hashes is
+what publishes them. A caller whose commit fails calls :func:`discard_unpublished`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from surveyapp.database import utcnow
+from surveyapp.extensions import db
+from surveyapp.history.service import audit
+from surveyapp.registry import export
+from surveyapp.registry.models import Institution
+from surveyapp.registry.service import EntryFilters
+from surveyapp.releases import changelog, metadata
+from surveyapp.releases.models import Release, ReleaseFile
+
+# 1.0, 2.3.1, 2026.1: numbers people can cite and sort.
+VERSION_PATTERN = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6}){1,2}$")
+MEDIA_TYPES = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".xlsx": export.XLSX_MIMETYPE,
+    ".md": "text/markdown",
+    ".cff": "application/x-yaml",
+    "": "text/plain",
+}
+ENTRIES_CSV = "registry.csv"
+ENTRIES_JSON = "registry.json"
+ENTRIES_XLSX = "registry.xlsx"
+INSTITUTIONS_CSV = "institutions.csv"
+INSTITUTIONS_JSON = "institutions.json"
+CHECKSUMS = "SHA256SUMS"
+INSTITUTIONS_PER_READ = 500
+
+
+class ReleaseError(ValueError):
+    """A release that cannot be made as asked (its version, or one already made)."""
+
+
+class ReleaseNotFound(LookupError):
+    """No release has this version."""
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One file of a release as published and as found on disk now."""
+
+    name: str
+    published: str
+    found: str | None  # None: the file is missing
+
+    @property
+    def intact(self) -> bool:
+        """Whether the file on disk is the one published."""
+        return self.found == self.published
+
+
+def releases_dir() -> Path:
+    """Where release folders live (``RELEASES_DIR``)."""
+    return Path(current_app.config["RELEASES_DIR"])
+
+
+def release_dir(version: str) -> Path:
+    """The folder of one release's files."""
+    return releases_dir() / version
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A version as numbers, so 1.10 sorts after 1.9."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def releases() -> list[Release]:
+    """Every release, newest first."""
+    found = db.session.scalars(select(Release)).all()
+    return sorted(found, key=lambda r: version_key(r.version), reverse=True)
+
+
+def latest_release() -> Release | None:
+    """The release with the highest version, or None before the first."""
+    every = releases()
+    return every[0] if every else None
+
+
+def get_release(version: str) -> Release:
+    """The release with this version; :class:`ReleaseNotFound` otherwise."""
+    found = db.session.scalar(select(Release).where(Release.version == version))
+    if found is None:
+        raise ReleaseNotFound(f"There is no release {version}.")
+    return found
+
+
+def next_version(latest: Release | None) -> str:
+    """The version to propose for the next release: 1.0 first, then the latest's last
+    number plus one (1.0 -> 1.1, 2.1.3 -> 2.1.4)."""
+    if latest is None:
+        return "1.0"
+    *head, last = latest.version.split(".")
+    return ".".join([*head, str(int(last) + 1)])
+
+
+def citation_text(release: Release) -> str:
+    """How to cite a release in a reference list."""
+    authors = "; ".join(current_app.config["RELEASE_AUTHORS"])
+    title = current_app.config["RELEASE_TITLE"]
+    site = current_app.config["SITE_URL"].rstrip("/")
+    return (
+        f"{authors} ({release.created_at.year}). {title}, release {release.version} "
+        f"[dataset]. {site}/releases/{release.version}"
+    )
+
+
+def check_version(version: str) -> None:
+    """Refuse a version that is malformed, taken, or not above the latest release's."""
+    if not VERSION_PATTERN.match(version):
+        raise ReleaseError(
+            f"{version!r} is not a release version: use numbers separated by dots, "
+            "such as 1.0 or 2.1.3."
+        )
+    latest = latest_release()
+    if latest is not None and version_key(version) <= version_key(latest.version):
+        raise ReleaseError(
+            f"Release {latest.version} already exists; a new release needs a higher version "
+            f"than {latest.version}."
+        )
+    if release_dir(version).exists():
+        raise ReleaseError(
+            f"A folder for {version} already exists in {releases_dir()} (a release being "
+            "made, or one whose publication failed); remove it if no release of that "
+            "version is listed."
+        )
+
+
+def read_consistently() -> None:
+    """On PostgreSQL, read the whole release from one snapshot (REPEATABLE READ), so an
+    edit made while it is written lands wholly in this release or wholly in the next; call
+    before the transaction's first statement. SQLite's transactions are snapshots already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def make_release(version: str, notes: str, actor: str) -> Release:
+    """Freeze the public registry into release ``version``: write, hash and publish its
+    files, and add the release (flushed, not committed) with an audit event."""
+    check_version(version)
+    previous = latest_release()
+    created_at = utcnow()
+    root = releases_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=root, prefix=f".{version}-"))
+    try:
+        entry_count, institution_count = _write_registry(work)
+        changes = changelog.write(
+            release_dir(previous.version) if previous else None,
+            work,
+            previous.version if previous else None,
+            version,
+        )
+        metadata.write_datapackage(work, version, created_at, notes, institution_columns())
+        metadata.write_citation(work, version, created_at)
+        hashes = _seal(work)
+        release = Release(
+            version=version,
+            notes=notes.strip(),
+            created_at=created_at,
+            created_by=actor,
+            previous_version=previous.version if previous else None,
+            entry_count=entry_count,
+            institution_count=institution_count,
+            changes=changes,
+        )
+        release.files = [
+            ReleaseFile(
+                name=name,
+                media_type=MEDIA_TYPES[Path(name).suffix],
+                size=(work / name).stat().st_size,
+                sha256=digest,
+            )
+            for name, digest in hashes.items()
+        ]
+        db.session.add(release)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:
+            raise ReleaseError(f"Release {version} was made by someone else meanwhile.") from exc
+        work.rename(release_dir(version))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    audit(
+        "release.create",
+        actor,
+        target_type="release",
+        target_id=release.id,
+        version=version,
+        entries=entry_count,
+        institutions=institution_count,
+    )
+    return release
+
+
+def discard_unpublished(version: str) -> None:
+    """Remove the folder of a release whose publication was rolled back (no row names it),
+    so the version can be made again."""
+    if db.session.scalar(select(func.count()).where(Release.version == version)):
+        return
+    folder = release_dir(version)
+    for path in folder.glob("*"):
+        path.chmod(0o644)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def verify_release(version: str) -> list[FileCheck]:
+    """Each published file of the release against its file on disk now."""
+    release = get_release(version)
+    folder = release_dir(version)
+    return [
+        FileCheck(
+            f.name, f.sha256, _sha256(folder / f.name) if (folder / f.name).is_file() else None
+        )
+        for f in release.files
+    ]
+
+
+def release_file_path(release: Release, name: str) -> Path | None:
+    """The path of a published file of the release, or None when it has no such file."""
+    published = release.file(name)
+    return release_dir(release.version) / published.name if published else None
+
+
+def _write_registry(folder: Path) -> tuple[int, int]:
+    """The public registry's entries (CSV, JSON, XLSX) and institutions (CSV, JSON);
+    returns how many of each were written."""
+    filters = EntryFilters(include_retired=True)
+    counter = export.ReadCount()
+    with (folder / ENTRIES_CSV).open("w", encoding="utf-8", newline="") as handle:
+        for piece in export.to_csv(
+            export.export_records(filters, staff=False, count=counter), False
+        ):
+            handle.write(piece)
+    with (folder / ENTRIES_JSON).open("w", encoding="utf-8") as handle:
+        for piece in _json_lines(export.export_records(filters, staff=False)):
+            handle.write(piece)
+    export.write_xlsx(export.export_records(filters, staff=False), False, folder / ENTRIES_XLSX)
+    institutions = 0
+    with (
+        (folder / INSTITUTIONS_CSV).open("w", encoding="utf-8", newline="") as table,
+        (folder / INSTITUTIONS_JSON).open("w", encoding="utf-8") as listing,
+    ):
+        writer = csv.writer(table, lineterminator="\r\n")
+        listing.write("[\n")
+        for row in export.rows(
+            _written_as_json(institution_records(), listing), institution_columns()
+        ):
+            writer.writerow(row)
+            institutions += 1
+        listing.write("]\n")
+    institutions -= 1  # the header
+    return counter.read, institutions
+
+
+def institution_columns() -> list[str]:
+    """Columns of a release's institutions table: the API's institution record's keys."""
+    return [
+        "id",
+        "public_id",
+        "replaced_by",
+        "replaced_by_public_id",
+        *(f.key for f in export.institution_text_fields()),
+        "country_code",
+        "entries",
+        "last_changed",
+        *(f.key for f in export.institution_answer_fields()),
+    ]
+
+
+def institution_records() -> Iterator[dict[str, Any]]:
+    """Every institution as the API shows it (merged ones with the public identifier of the
+    one they live on in), by id, read a few hundred at a time."""
+    query = (
+        select(Institution)
+        .options(selectinload(Institution.entries))
+        .order_by(Institution.id)
+        .execution_options(yield_per=INSTITUTIONS_PER_READ)
+    )
+    public_ids = {}
+    for institution in db.session.scalars(query):
+        record = export.institution_record(institution)
+        replaced_by = record["replaced_by"]
+        if replaced_by is not None and replaced_by not in public_ids:
+            public_ids[replaced_by] = db.session.get(Institution, replaced_by).public_id  # type: ignore[union-attr]
+        record["replaced_by_public_id"] = public_ids.get(replaced_by)
+        yield {key: record.get(key) for key in institution_columns()}
+
+
+def _written_as_json(records: Iterable[dict[str, Any]], listing: Any) -> Iterator[dict[str, Any]]:
+    """Pass records on, writing each to ``listing`` as a line of a JSON array on the way."""
+    for index, record in enumerate(records):
+        listing.write(("," if index else "") + json.dumps(record, ensure_ascii=False) + "\n")
+        yield record
+
+
+def _json_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array with one record per line: valid JSON for any reader, and a file the
+    next release's changelog can read a line at a time."""
+    yield "[\n"
+    for index, record in enumerate(records):
+        yield ("," if index else "") + json.dumps(record, ensure_ascii=False) + "\n"
+    yield "]\n"
+
+
+def _seal(folder: Path) -> dict[str, str]:
+    """Hash every file, write ``SHA256SUMS`` (as ``sha256sum --check`` reads it) and make
+    the files read-only; returns name -> SHA-256, the checksum file included."""
+    hashes = {path.name: _sha256(path) for path in sorted(folder.iterdir())}
+    (folder / CHECKSUMS).write_text(
+        "".join(f"{digest}  {name}\n" for name, digest in hashes.items()), encoding="utf-8"
+    )
+    hashes[CHECKSUMS] = _sha256(folder / CHECKSUMS)
+    for path in folder.iterdir():
+        path.chmod(0o444)
+    folder.chmod(0o755)
+    return hashes
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
