@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
-import jsonschema
 import pytest
-from openapi_spec_validator import validate
 from sqlalchemy import func, select, update
 
 from surveyapp.database import utcnow
@@ -20,25 +18,10 @@ from surveyapp.registry.merging import merge_institutions
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import FieldUpdate, change_fields
 from surveyapp.vocabulary import ChangeSource
+from tests.api.schema import check
 from tests.conftest import institution_of_row
 
 EDIT = Provenance(ChangeSource.STAFF_EDIT, "curator@example.org")
-
-
-@pytest.fixture
-def spec(client):
-    document = client.get("/api/v1/openapi.json").get_json()
-    validate(document)
-    return document
-
-
-def check(spec, schema_name: str, instance) -> None:
-    """Validate a response body against a schema of the served OpenAPI document."""
-    jsonschema.validate(
-        instance,
-        {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]},
-        cls=jsonschema.Draft202012Validator,
-    )
 
 
 def since(moment: datetime) -> str:

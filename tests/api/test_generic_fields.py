@@ -9,15 +9,7 @@ from openapi_spec_validator import validate
 
 from surveyapp.extensions import db
 from surveyapp.registry.models import Entry
-
-
-def check(spec, schema_name: str, instance) -> None:
-    """Validate a response body against a schema of the served OpenAPI document."""
-    jsonschema.validate(
-        instance,
-        {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]},
-        cls=jsonschema.Draft202012Validator,
-    )
+from tests.api.schema import check
 
 
 @pytest.fixture

@@ -8,26 +8,10 @@ import io
 
 import jsonschema
 import pytest
-from openapi_spec_validator import validate
 
 from surveyapp.extensions import db
 from surveyapp.registry.authorised_atmps import SHIPPED_CSV, import_products
-
-
-@pytest.fixture
-def spec(client):
-    document = client.get("/api/v1/openapi.json").get_json()
-    validate(document)
-    return document
-
-
-def check(spec, instance) -> None:
-    """Validate a body against the document's schema of the vocabulary."""
-    jsonschema.validate(
-        instance,
-        {"$ref": "#/components/schemas/AuthorisedAtmps", "components": spec["components"]},
-        cls=jsonschema.Draft202012Validator,
-    )
+from tests.api.schema import check
 
 
 def test_the_document_describes_the_vocabulary_endpoint(spec):
@@ -41,7 +25,7 @@ def test_every_shipped_product_with_its_class_status_dates_and_cut_off(client, s
     response = client.get("/api/v1/vocabularies/authorised-atmps")
     assert response.status_code == 200
     body = response.get_json()
-    check(spec, body)
+    check(spec, "AuthorisedAtmps", body)
     assert (body["id"], body["version"], body["cut_off"]) == ("authorised_atmps", 1, "2026-01")
     assert body["source"].startswith("EMA EPARs")
     products = {product["code"]: product for product in body["products"]}
@@ -93,7 +77,7 @@ def test_a_recorded_version_is_served_at_once(app, client, spec):
         import_products(products_file.getvalue(), "test", cut_off="2026-03-31")
         db.session.commit()
     body = client.get("/api/v1/vocabularies/authorised-atmps").get_json()
-    check(spec, body)
+    check(spec, "AuthorisedAtmps", body)
     assert (body["version"], body["cut_off"]) == (2, "2026-03-31")
     products = {product["code"]: product for product in body["products"]}
     assert len(products) == 32
@@ -114,4 +98,4 @@ def test_the_schema_refuses_what_the_vocabulary_never_holds(client, spec):
         {**product, "unexpected": 1},
     ):
         with pytest.raises(jsonschema.ValidationError):
-            check(spec, {**body, "products": [wrong]})
+            check(spec, "AuthorisedAtmps", {**body, "products": [wrong]})
