@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -156,7 +156,10 @@ def read_consistently() -> None:
     """On PostgreSQL, read the whole release from one snapshot (REPEATABLE READ), so an
     edit made while it is written lands wholly in this release or wholly in the next; call
     before the transaction's first statement. SQLite's transactions are snapshots already."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    bind = db.session.get_bind()
+    if isinstance(bind, Connection) and bind.in_transaction():
+        return  # bound to a caller's transaction: its isolation is the caller's to choose
+    if bind.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
