@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, send_file
 from flask_babel import format_decimal
 
+from surveyapp.definitions import registry_fields
 from surveyapp.i18n import gettext
 from surveyapp.releases import changelog, publishing
 from surveyapp.releases.models import Release
@@ -71,6 +72,7 @@ def release_changelog(version: str) -> Any:
         changes=changes,
         sections=changelog.SECTIONS,
         headings=changelog.HEADINGS,
+        labels={field.key: field.heading for field in registry_fields()},
         shown=CHANGES_SHOWN,
     )
 
