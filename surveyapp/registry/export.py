@@ -25,7 +25,6 @@ import io
 import json
 import os
 import tempfile
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from typing import Any
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, String, Text, cast, func, select, type_coerce
 
 from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.extensions import db
@@ -47,7 +46,7 @@ from surveyapp.registry.service import (
     needs_curation_clause,
 )
 from surveyapp.registry.service import shown_text as _shown_text
-from surveyapp.tabular import neutralise
+from surveyapp.tabular import FORMULA_TRIGGERS, neutralise
 from surveyapp.vocabulary import AtmpType, DiseaseArea
 
 # Entries read from the database at a time; an export holds no more rows than this.
@@ -206,138 +205,252 @@ class ReadCount:
         self.most_held = max(self.most_held, size)
 
 
+# How an export reads the database, and why so: 100,000 entries must leave in seconds.
+# Rows are plain tuples unpacked by position (a Row's attribute look-up costs as much as
+# building a small dict, and there are dozens per entry); vocabulary columns come as the
+# values they store and JSON columns as text decoded once per row (SQLAlchemy's types
+# would convert each column on its own); an institution is read and decoded once per chunk,
+# not again on every row of its entries.
+
+
+def _stored(column: Any) -> Any:
+    """A vocabulary column read as the value it stores (``enum_column`` stores the
+    vocabulary's values, which is what records carry), without SQLAlchemy's conversion to
+    the enumeration and back."""
+    return type_coerce(column, String).label(column.key)
+
+
+def _json_text(column: Any) -> Any:
+    """A JSON column read as its text, for :func:`_decoded`. A cast, not a type_coerce:
+    psycopg decodes JSON itself unless the database sends text."""
+    return cast(column, Text).label(column.key)
+
+
+# raw_decode rather than json.loads: the texts _decoded joins have no surrounding white
+# space for json.loads to look for.
+_JSON_DECODER = json.JSONDecoder()
+
+
+def _decoded(*documents: str | None) -> list[Any]:
+    """Several JSON texts of one row decoded at once, as an array holding them (SQL NULL as
+    ``null``): the same values as decoding each column, at a fraction of the calls."""
+    joined = "[" + ",".join([d if d is not None else "null" for d in documents]) + "]"
+    return _JSON_DECODER.raw_decode(joined)[0]
+
+
+def _codes(stored: Any, entry_id: Any) -> Any:
+    """An entry's ATMP types (or disease areas) as one text, their stored values joined by
+    commas (none has one), read on the entry's row by a subquery on the links' key rather
+    than by queries of their own; :func:`_in_order` splits them again."""
+    joined = func.aggregate_strings(type_coerce(stored, String), ",")
+    return select(joined).where(entry_id == Entry.id).scalar_subquery()
+
+
+def _in_order(codes: str | None, order: dict[str, int]) -> list[str]:
+    """The values of :func:`_codes` as a list in vocabulary order."""
+    return sorted(codes.split(","), key=order.__getitem__) if codes else []
+
+
+# Vocabulary order of ATMP types and disease areas, by stored value.
+_ATMP_ORDER = {t.value: i for i, t in enumerate(AtmpType)}
+_AREA_ORDER = {a.value: i for i, a in enumerate(DiseaseArea)}
+
+
+# An entry's columns, in the order _row_record unpacks them; staff exports add whether the
+# entry needs curation after them.
 _ENTRY_COLUMNS = (
     Entry.id,
     Entry.public_id,
     Entry.institution_id,
     Entry.source_row,
-    Entry.status,
+    _stored(Entry.status),
     Entry.retired_reason,
-    Entry.contact_person,
-    Entry.contact_email,
-    Entry.contact_public,
     Entry.atmp_other,
     Entry.patients_estimate,
-    Entry.patients_qualifier,
-    Entry.diseases_targeted,
-    Entry.diseases_pipeline,
-    Entry.contract_research,
-    Entry.routine_application,
-    Entry.printed,
-    Entry.texts,
-    Entry.answers,
+    _stored(Entry.patients_qualifier),
+    _stored(Entry.contract_research),
+    _stored(Entry.routine_application),
     Entry.filled_fields,
     Entry.confirmed_at,
     Entry.updated_at,
-    Institution.public_id.label("institution_public_id"),
-    Institution.country_code.label("institution_country_code"),
-    Institution.printed.label("institution_printed"),
-    Institution.texts.label("institution_texts"),
-    Institution.answers.label("institution_answers"),
+    Entry.contact_public,
+    _json_text(Entry.printed),
+    _json_text(Entry.texts),
+    _json_text(Entry.answers),
+    _json_text(Entry.diseases_targeted),
+    _json_text(Entry.diseases_pipeline),
+    _codes(EntryAtmpType.atmp_type, EntryAtmpType.entry_id).label("atmp_types"),
+    _codes(EntryDiseaseArea.disease_area, EntryDiseaseArea.entry_id).label("disease_areas"),
+    # Table 1 fields read from the entry's own column (not its texts), found by name
+    Entry.contact_person,
+    Entry.contact_email,
 )
+_COLUMN_AT = {column.key: index for index, column in enumerate(_ENTRY_COLUMNS)}
+_ID, _INSTITUTION_ID = _COLUMN_AT["id"], _COLUMN_AT["institution_id"]
+_NEEDS_CURATION = len(_ENTRY_COLUMNS)
 
 
 @dataclass(frozen=True)
 class _Layout:
-    """Field look-ups done once per export: how each Table 1 field is read (``entry`` or
-    ``institution`` shown text, or the entry's ``attribute``), whether it is personal, and
-    each generic field's key, level and whether this export hides it."""
+    """Field look-ups done once per export.
 
-    fields: tuple[tuple[str, str, bool], ...]
-    answers: tuple[tuple[str, bool, bool], ...]
+    ``fields``: each Table 1 field's key, how it is read (``entry`` or ``institution``
+    shown text, or the entry's ``attribute``, with its place among the columns read) and
+    whether it is personal; ``institution_texts``: the keys of those shown from the
+    institution. ``answer_keys``: every generic field's key, in order; of those, the ones
+    this export shows from the institution's answers and from the entry's.
+    """
+
+    fields: tuple[tuple[str, str, bool, int | None], ...]
+    institution_texts: tuple[str, ...]
+    answer_keys: tuple[str, ...]
+    institution_answers: frozenset[str]
+    entry_answers: frozenset[str]
 
 
 def _layout(include_personal: bool) -> _Layout:
-    fields = tuple(
-        (
-            f.key,
-            ("entry" if f.level == "entry" else "institution") if f.in_table1 else "attribute",
-            f.personal,
-        )
-        for f in table1().fields
+    fields = []
+    for f in table1().fields:
+        how = ("entry" if f.level == "entry" else "institution") if f.in_table1 else "attribute"
+        fields.append((f.key, how, f.personal, _COLUMN_AT[f.key] if how == "attribute" else None))
+    generic = generic_fields(include_personal=True)
+    shown = [f for f in generic if include_personal or not f.personal]
+    return _Layout(
+        fields=tuple(fields),
+        institution_texts=tuple(key for key, how, _p, _c in fields if how == "institution"),
+        answer_keys=tuple(f.key for f in generic),
+        institution_answers=frozenset(f.key for f in shown if f.level == "institution"),
+        entry_answers=frozenset(f.key for f in shown if f.level != "institution"),
     )
-    answers = tuple(
-        (f.key, f.level == "institution", f.personal and not include_personal)
-        for f in generic_fields(include_personal=True)
-    )
-    return _Layout(fields, answers)
 
 
-def _shown(row: Row[Any], key: str, how: str) -> Any:
-    """:func:`surveyapp.registry.service.shown_text` on a plain row."""
-    if how == "entry":
-        return row.texts.get(key) or ""
-    if how == "attribute":
-        return getattr(row, key)
-    current = row.institution_texts.get(key) or ""
-    printed = row.institution_printed
-    unchanged = printed is not None and current == (printed.get(key) or "")
-    if row.printed is not None and unchanged:
-        return row.printed.get(key) or ""
-    return current
+@dataclass(frozen=True)
+class _InstitutionShown:
+    """What an entry's record takes from its institution, worked out once per chunk for all
+    of the chunk's entries of that institution.
+
+    ``texts`` holds, per institution-level Table 1 field, its current text and whether it
+    is unchanged since Table 1 printed it (then each entry shows its own printed text, as
+    :func:`surveyapp.registry.service.shown_text` does). ``answers`` holds every generic
+    field in the export's order: the institution's values (None where hidden) and None for
+    the entry's fields, which each entry then fills in."""
+
+    public_id: str
+    country_code: str | None
+    texts: dict[str, tuple[str, bool]]
+    answers: dict[str, Any]
+
+
+def _institutions(ids: set[int], layout: _Layout) -> dict[int, _InstitutionShown]:
+    """The institutions of a chunk's entries by id, in one query."""
+    found = {}
+    for institution_id, public_id, country_code, *documents in db.session.connection().execute(
+        select(
+            Institution.id,
+            Institution.public_id,
+            Institution.country_code,
+            _json_text(Institution.printed),
+            _json_text(Institution.texts),
+            _json_text(Institution.answers),
+        ).where(Institution.id.in_(ids))
+    ):
+        printed, texts, answers = _decoded(*documents)
+        answers = answers or {}
+        shown = {}
+        for key in layout.institution_texts:
+            current = texts.get(key) or ""
+            shown[key] = (current, printed is not None and current == (printed.get(key) or ""))
+        values = dict.fromkeys(layout.answer_keys)
+        for key, value in answers.items():
+            if key in layout.institution_answers:
+                values[key] = value
+        found[institution_id] = _InstitutionShown(public_id, country_code, shown, values)
+    return found
 
 
 def _row_record(
     row: Row[Any],
+    institution: _InstitutionShown,
     layout: _Layout,
     *,
     include_personal: bool,
     needs_curation: bool | None,
-    atmp_types: list[str],
-    disease_areas: list[str],
 ) -> dict[str, Any]:
-    """:func:`entry_record` of a plain row, key for key."""
-    show_personal = include_personal or row.contact_public
+    """:func:`entry_record` of a plain row and its institution, key for key."""
+    (
+        entry_id,
+        public_id,
+        institution_id,
+        source_row,
+        status,
+        retired_reason,
+        atmp_other,
+        patients_estimate,
+        patients_qualifier,
+        contract_research,
+        routine_application,
+        filled_fields,
+        confirmed_at,
+        updated_at,
+        contact_public,
+        *documents,
+        atmp_types,
+        disease_areas,
+    ) = row[: _COLUMN_AT["disease_areas"] + 1]
+    printed, texts, answers, targeted, pipeline = _decoded(*documents)
+    show_personal = include_personal or contact_public
     record: dict[str, Any] = {
-        "id": row.id,
-        "public_id": row.public_id,
-        "institution_id": row.institution_id,
-        "institution_public_id": row.institution_public_id,
-        "source_row": row.source_row,
-        "status": row.status.value,
+        "id": entry_id,
+        "public_id": public_id,
+        "institution_id": institution_id,
+        "institution_public_id": institution.public_id,
+        "source_row": source_row,
+        "status": status,
     }
-    for key, how, personal in layout.fields:
+    for key, how, personal, column in layout.fields:
         if personal and not show_personal:
             record[key] = None
         elif how == "entry":
-            record[key] = row.texts.get(key) or ""
+            record[key] = texts.get(key) or ""
+        elif how == "institution":
+            current, unchanged = institution.texts[key]
+            record[key] = (printed.get(key) or "") if unchanged and printed is not None else current
         else:
-            record[key] = _shown(row, key, how)
-    qualifier = row.patients_qualifier
+            record[key] = row[column]
     record |= {
-        "country_code": row.institution_country_code,
-        "atmp_types": atmp_types,
-        "atmp_other": row.atmp_other,
-        "patients_estimate": row.patients_estimate,
-        "patients_qualifier": qualifier.value if qualifier else None,
-        "diseases_targeted_terms": list(row.diseases_targeted),
-        "diseases_pipeline_terms": list(row.diseases_pipeline),
-        "disease_areas": disease_areas,
-        "contract_research_value": row.contract_research.value if row.contract_research else None,
-        "routine_application_value": row.routine_application.value
-        if row.routine_application
-        else None,
-        "retired_reason": row.retired_reason,
-        "last_changed": row.updated_at.isoformat(),
-        "last_confirmed": row.confirmed_at.isoformat() if row.confirmed_at else None,
-        "table1_fields_filled": row.filled_fields,
+        "country_code": institution.country_code,
+        "atmp_types": _in_order(atmp_types, _ATMP_ORDER),
+        "atmp_other": atmp_other,
+        "patients_estimate": patients_estimate,
+        "patients_qualifier": patients_qualifier,
+        "diseases_targeted_terms": targeted,
+        "diseases_pipeline_terms": pipeline,
+        "disease_areas": _in_order(disease_areas, _AREA_ORDER),
+        "contract_research_value": contract_research,
+        "routine_application_value": routine_application,
+        "retired_reason": retired_reason,
+        "last_changed": updated_at.isoformat(),
+        "last_confirmed": confirmed_at.isoformat() if confirmed_at else None,
+        "table1_fields_filled": filled_fields,
         "needs_curation": needs_curation,
     }
-    entry_answers = row.answers or {}
-    institution_answers = row.institution_answers or {}
-    for key, institution_level, hidden in layout.answers:
-        owner = institution_answers if institution_level else entry_answers
-        record[key] = None if hidden else owner.get(key)
+    record |= institution.answers  # every generic field, in order, the entry's still None
+    for key, value in (answers or {}).items():
+        if key in layout.entry_answers:
+            record[key] = value
     return record
 
 
-def _chunks(query: Select[Any], chunk_size: int, count: ReadCount) -> Iterator[list[Row[Any]]]:
-    """The query's rows in Table 1 order (row number, then entries without one by id),
-    ``chunk_size`` at a time.
+def _chunks(
+    query: Select[Any], columns: list[Any], chunk_size: int, count: ReadCount
+) -> Iterator[list[Row[Any]]]:
+    """The ``columns`` of the entries the query selects, in Table 1 order (row number, then
+    entries without one by id), ``chunk_size`` entries at a time.
 
     The order is read first as a stream of ids alone, so the database sorts pairs of
     integers, not whole rows (SQLite plans a filtered export by the status index, and its
-    sorter would hold every row); each chunk of ids then fetches its rows by primary key.
+    sorter would hold every row); each chunk of ids then fetches its rows by primary key
+    alone (the filters chose the ids).
     """
     ordered = query.with_only_columns(Entry.id).order_by(
         Entry.source_row.asc().nulls_last(), Entry.id
@@ -350,7 +463,10 @@ def _chunks(query: Select[Any], chunk_size: int, count: ReadCount) -> Iterator[l
     )
     try:
         for chunk in ids.scalars().partitions(chunk_size):
-            by_id = {row.id: row for row in connection.execute(query.where(Entry.id.in_(chunk)))}
+            by_id = {
+                row[_ID]: row
+                for row in connection.execute(select(*columns).where(Entry.id.in_(chunk)))
+            }
             rows = [by_id[entry_id] for entry_id in chunk]
             del by_id
             count.chunk(len(rows))
@@ -358,28 +474,6 @@ def _chunks(query: Select[Any], chunk_size: int, count: ReadCount) -> Iterator[l
             del rows  # released before the next chunk is read
     finally:
         ids.close()
-
-
-def _links(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """A chunk's ATMP types and disease areas by entry id, each in vocabulary order."""
-    types: dict[int, set[AtmpType]] = defaultdict(set)
-    areas: dict[int, set[DiseaseArea]] = defaultdict(set)
-    for entry_id, atmp_type in db.session.execute(
-        select(EntryAtmpType.entry_id, EntryAtmpType.atmp_type).where(
-            EntryAtmpType.entry_id.in_(ids)
-        )
-    ):
-        types[entry_id].add(atmp_type)
-    for entry_id, area in db.session.execute(
-        select(EntryDiseaseArea.entry_id, EntryDiseaseArea.disease_area).where(
-            EntryDiseaseArea.entry_id.in_(ids)
-        )
-    ):
-        areas[entry_id].add(area)
-    return (
-        {i: [t.value for t in AtmpType if t in chosen] for i, chosen in types.items()},
-        {i: [a.value for a in DiseaseArea if a in chosen] for i, chosen in areas.items()},
-    )
 
 
 def export_records(
@@ -391,7 +485,8 @@ def export_records(
     count: ReadCount | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records of every entry matching the filters (and the directory's filters on answers
-    to generic fields), in Table 1 order, read ``chunk_size`` entries at a time.
+    to generic fields), in Table 1 order, read ``chunk_size`` entries at a time with their
+    institutions (a query per chunk).
 
     Staff exports carry personal data and curation state; public ones neither. ``count``
     learns how many entries were read and the most held at once.
@@ -400,18 +495,16 @@ def export_records(
     columns = list(_ENTRY_COLUMNS)
     if staff:
         columns.append(needs_curation_clause().label("needs_curation"))
-    query = filtered(filters, answers or {}).with_only_columns(*columns)
     layout = _layout(include_personal=staff)
-    for chunk in _chunks(query, chunk_size, count):
-        types, areas = _links([row.id for row in chunk])
+    for chunk in _chunks(filtered(filters, answers or {}), columns, chunk_size, count):
+        institutions = _institutions({row[_INSTITUTION_ID] for row in chunk}, layout)
         for row in chunk:
             yield _row_record(
                 row,
+                institutions[row[_INSTITUTION_ID]],
                 layout,
                 include_personal=staff,
-                needs_curation=bool(row.needs_curation) if staff else None,
-                atmp_types=types.get(row.id, []),
-                disease_areas=areas.get(row.id, []),
+                needs_curation=bool(row[_NEEDS_CURATION]) if staff else None,
             )
 
 
@@ -420,7 +513,17 @@ def rows(records: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[list
     yield columns
     keys = [{"entry_id": "id"}.get(c, c) for c in columns]
     for record in records:
-        yield [neutralise(_cell(record.get(key))) for key in keys]
+        # Most cells are text that no formula trigger begins, or empty: those are written
+        # without two calls each; the rest (lists, numbers, formula-like text) go through
+        # _cell and neutralise.
+        yield [
+            value
+            if value.__class__ is str and not value.startswith(FORMULA_TRIGGERS)
+            else ""
+            if value is None
+            else neutralise(_cell(value))
+            for value in map(record.get, keys)
+        ]
 
 
 def _cell(value: Any) -> str:
@@ -453,11 +556,17 @@ def to_csv(
         yield buffer.getvalue()
 
 
+# json.dumps(record, ensure_ascii=False) would build an encoder per record. Records are
+# decoded JSON and plain values, never circular, so the check for cycles is skipped.
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
 def to_json(records: Iterable[dict[str, Any]], *, records_per_piece: int = 200) -> Iterator[str]:
     """A JSON array in pieces of ``records_per_piece`` records, each written as it is read."""
     piece = ["["]
+    encode = _JSON.encode
     for index, record in enumerate(records):
-        piece.append(("," if index else "") + json.dumps(record, ensure_ascii=False))
+        piece.append(("," if index else "") + encode(record))
         if len(piece) >= records_per_piece:
             yield "".join(piece)
             piece = []
