@@ -514,29 +514,29 @@ def rows(records: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[list
     keys = [{"entry_id": "id"}.get(c, c) for c in columns]
     for record in records:
         # Most cells are text that no formula trigger begins, or empty: those are written
-        # without two calls each; the rest (lists, numbers, formula-like text) go through
-        # _cell and neutralise.
+        # without a call each; the rest (lists, numbers, formula-like text) go through _cell.
         yield [
             value
             if value.__class__ is str and not value.startswith(FORMULA_TRIGGERS)
             else ""
             if value is None
-            else neutralise(_cell(value))
+            else _cell(value)
             for value in map(record.get, keys)
         ]
 
 
 def _cell(value: Any) -> str:
-    """A record's value as a cell's text: lists joined with "; ", booleans yes or no."""
+    """A record's value as a cell's text, neutralised: lists joined with "; ", booleans yes
+    or no."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return neutralise(value)
     if isinstance(value, list):
-        return "; ".join(map(str, value))
+        return neutralise("; ".join(map(str, value)))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return neutralise(str(value))
 
 
 def to_csv(
