@@ -398,6 +398,26 @@ def invited(campaign, make_contact, mailbox):
 
 
 @pytest.fixture
+def v2_link(table1, ctx, make_contact, mailbox) -> str:
+    """A contact of Table 1 row 12 (TU Dresden, routine application: yes) invited to a
+    campaign on table1-v2 (the capacity profile); the link's token."""
+    from surveyapp.mail.service import send_pending
+    from tests.campaigns.test_invitations import tokens_in
+
+    capacity = campaign_service.create_campaign(
+        "Centres of Excellence 2027",
+        (utcnow() + timedelta(days=30)).date(),
+        actor="test",
+        questionnaire="table1-v2",
+    )
+    make_contact("crtd@example.org", 12)
+    campaign_service.invite(capacity, actor="test")
+    db.session.commit()
+    send_pending()
+    return tokens_in(next(m for m in mailbox.messages if "crtd@example.org" in m["To"]))[0]
+
+
+@pytest.fixture
 def submit_for(campaign, make_contact):
     """Invite a contact for Table 1 rows and submit their answers, edited as a test says.
 

@@ -2,9 +2,9 @@
 what stands in its own package or below it.
 
 From the bottom: foundations (database, vocabulary, i18n, ...), the questionnaire
-definitions, history (versions and audit), staff accounts, mail, the registry, its releases, campaigns,
-the questionnaire's submissions, the review, the respondent's pages, dashboards, the
-Centres of Excellence network, the API.
+definitions, history (versions and audit), staff accounts, mail, the registry, its
+releases, campaigns, the questionnaire's submissions, the review, the respondent's pages,
+dashboards, the Centres of Excellence network, the API.
 A page that shows what a higher area owns gets it from that area (a template function the
 higher area adds, as the late answers on the campaign page), or lives in the higher area.
 Imports needed only for type hints (``if TYPE_CHECKING``) are free. Only the application

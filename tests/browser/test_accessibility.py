@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,9 +22,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from surveyapp.campaigns import service as campaigns
-from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.mail.service import send_pending
+from surveyapp.releases import publishing
 from surveyapp.vocabulary import Role
 from tests.browser.test_journey import TOKEN_LINK, log_in
 from tests.campaigns.test_invitations import plain
@@ -124,38 +123,42 @@ class Audit:
 
 @pytest.fixture
 def populated(
-    live_server, campaign, make_contact, mailbox, make_user, submit_for, client
+    live_server,
+    campaign,
+    make_contact,
+    mailbox,
+    make_user,
+    submit_for,
+    client,
+    v2_link,
+    app,
+    tmp_path,
+    monkeypatch,
 ) -> dict[str, str]:
     """A registry with a campaign: an invitation not yet answered, a submission waiting for
     review, a public suggestion and a staff member holding every role; and a campaign on
     table1-v2 with an invitation not yet answered, beside an institution whose capacity
-    profile makes it a GMP site on the map, in the readiness table and in the planner."""
-    make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
-    campaigns.invite(campaign, actor="test")
+    profile makes it a GMP site on the map, in the readiness table and in the planner; two
+    releases, the second with a changelog."""
+    pullig = make_contact("pullig@example.org", 9, name="PD Dr. Oliver Pullig")
+    campaigns.invite(campaign, actor="test", contact_ids=[pullig.id])
     db.session.commit()
     assert send_pending().sent == 1
     token = TOKEN_LINK.search(plain(mailbox.messages[-1])).group(1).rsplit("/", 1)[1]
     submission = submit_for("second@example.org", 1, consent_publish=True)
-    capacity = campaigns.create_campaign(
-        "Centres of Excellence 2027",
-        (utcnow() + timedelta(days=30)).date(),
-        actor="test",
-        questionnaire="table1-v2",
-    )
-    make_contact("crtd@example.org", 12)
-    campaigns.invite(capacity, actor="test")
-    db.session.commit()
-    send_pending()
-    to_crtd = next(m for m in mailbox.messages if "crtd@example.org" in m["To"])
-    v2_token = TOKEN_LINK.search(plain(to_crtd)).group(1).rsplit("/", 1)[1]
     profiled = institution_of_row(12)
     profiled.answers = {**CAPACITY_PROFILE, "city": "Dresden"}
     db.session.commit()
     make_user("all@example.org", Role.ADMIN, Role.COORDINATOR, Role.CURATOR)
     suggest(client, institution="Centre suggested by the public")
+    monkeypatch.setitem(app.config, "RELEASES_DIR", tmp_path / "releases")
+    publishing.make_release("1.0", "The first release", "test")
+    profiled.answers = {**profiled.answers, "city": "Dresden-Johannstadt"}
+    publishing.make_release("1.1", "", "test")
+    db.session.commit()
     ids = {
         "token": token,
-        "v2_token": v2_token,
+        "v2_token": v2_link,
         "submission": str(submission.id),
         "profiled": str(profiled.id),
     }
@@ -172,7 +175,7 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
     audit.crawl(
         visitor,
         server,
-        ["/", "/statistics", "/map", "/map?region=world", "/map?gmp=1", "/suggest/"],
+        ["/", "/statistics", "/map", "/map?region=world", "/map?gmp=1", "/suggest/", "/releases/"],
     )
     visitor.goto(f"{server}/institutions/{populated['profiled']}")
     audit.check(visitor, "institution with a capacity profile")
@@ -222,6 +225,7 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
             "/staff/response-rates/",
             "/staff/network/readiness/",
             "/staff/network/planner/",
+            "/staff/releases/new",
         ],
     )
 
@@ -232,5 +236,8 @@ def test_every_page_has_no_accessibility_violations(browser, live_server, popula
         "questionnaire table1-v2",
         "/staff/network/readiness/",
         "/staff/network/planner/",
+        "/releases/N.1",
+        "/releases/N.1/changelog",
+        "/staff/releases/new",
     } <= audit.seen, "\n".join(sorted(audit.seen))
     assert not audit.problems, "\n".join(audit.problems)

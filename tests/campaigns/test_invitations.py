@@ -14,7 +14,7 @@ from surveyapp.extensions import db
 from surveyapp.mail.service import send_pending
 from surveyapp.vocabulary import InvitationStatus
 
-LINK = re.compile(r"http://127\.0\.0\.1:5000/i/([A-Za-z0-9_-]{43})(?![/A-Za-z0-9_-])")
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/i/([A-Za-z0-9_-]{43})(?![/A-Za-z0-9_-])")
 
 
 def plain(message) -> str:

@@ -4,20 +4,13 @@ asked about, never refused; every new answer reaches the registry through the re
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
 from sqlalchemy import select
 
-from surveyapp.campaigns import service as campaigns
-from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.models import FieldChange, Version
-from surveyapp.mail.service import send_pending
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import cities
 from surveyapp.vocabulary import SubmissionStatus
-from tests.campaigns.test_invitations import tokens_in
 from tests.conftest import institution_of_row
 from tests.questionnaire.test_form import post, prefilled
 from tests.review.conftest import decide, take
@@ -46,23 +39,6 @@ CAPACITY = {
     "institution_block-outreach": "no",
     "institution_block-facility_access": "Write to the core facility; we answer within a week.",
 }
-
-
-@pytest.fixture
-def v2_link(table1, ctx, make_contact, mailbox):
-    """A contact of Table 1 row 12 (TU Dresden, routine application: yes) invited to a
-    campaign on table1-v2; the link's token."""
-    campaign = campaigns.create_campaign(
-        "Centres of Excellence 2027",
-        (utcnow() + timedelta(days=30)).date(),
-        actor="test",
-        questionnaire="table1-v2",
-    )
-    make_contact("crtd@example.org", 12)
-    campaigns.invite(campaign, actor="test")
-    db.session.commit()
-    send_pending()
-    return tokens_in(mailbox.messages[-1])[0]
 
 
 def submission() -> Submission:
@@ -135,9 +111,7 @@ def test_every_new_answer_reaches_the_registry_with_history(client, v2_link, sta
 
     changed = set(
         db.session.scalars(
-            select(FieldChange.field)
-            .join(Version)
-            .where(Version.institution_id == institution.id)
+            select(FieldChange.field).join(Version).where(Version.institution_id == institution.id)
         )
     )
     assert {"gmp_manufacturing", "technology_platforms", "city"} <= changed
