@@ -18,11 +18,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 
 from surveyapp.api.openapi import openapi_document
 from surveyapp.auth.access import is_staff
-from surveyapp.extensions import db
 from surveyapp.pagination import paginate
 from surveyapp.registry import authorised_atmps, export, generic, service
 from surveyapp.registry.merging import survivor
@@ -98,15 +97,6 @@ def _changed_at(*moments: datetime | None) -> None:
     known = [moment for moment in moments if moment is not None]
     if known:
         g.api_changed_at = max(known)
-
-
-def _registry_changed_at() -> tuple[datetime | None, datetime | None]:
-    """The newest change of any entry and of any institution: a list can lose members
-    (an entry retired, or no longer matching), so its answer rests on the whole registry."""
-    return (
-        db.session.scalar(select(func.max(Entry.updated_at))),
-        db.session.scalar(select(func.max(Institution.updated_at))),
-    )
 
 
 @blueprint.errorhandler(BadParameter)
@@ -187,7 +177,7 @@ def entries() -> Any:
         # An institution's change (its name, say) shows in each of its entries.
         matching = matching.where(or_(Entry.updated_at >= since, Institution.updated_at >= since))
     page = service.search_entries(filters, page_number, per_page, matching=matching)
-    _changed_at(*_registry_changed_at())
+    _changed_at(*service.registry_changed_at())
     return jsonify(
         items=export.page_records(page.items, staff=is_staff()),
         total=page.total,
@@ -224,7 +214,7 @@ def institutions() -> Any:
         )
         query = query.where(or_(Institution.updated_at >= since, entry_changed))
     page = paginate(query, page_number, per_page)
-    _changed_at(*_registry_changed_at())
+    _changed_at(*service.registry_changed_at())
     return jsonify(
         items=[export.institution_record(found) for found in page.items],
         total=page.total,
@@ -251,7 +241,7 @@ def institution(institution_id: int) -> Any:
 def stats() -> Any:
     """Counts by country, ATMP type and answers; patients treated by country; figures per
     field of later questionnaires."""
-    _changed_at(*_registry_changed_at())
+    _changed_at(*service.registry_changed_at())
     return jsonify(registry_statistics())
 
 

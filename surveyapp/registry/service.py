@@ -8,9 +8,10 @@ Functions here flush but never commit: the caller commits once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.database import utcnow
@@ -459,6 +460,16 @@ class EntryFilters:
     needs_curation: bool = False
     include_retired: bool = False
     sort: str = "row"
+
+
+def registry_changed_at() -> tuple[datetime | None, datetime | None]:
+    """The newest change of any entry and of any institution: a list or an export can lose
+    members (an entry retired, or no longer matching), so its answer rests on the whole
+    registry."""
+    return (
+        db.session.scalar(select(func.max(Entry.updated_at))),
+        db.session.scalar(select(func.max(Institution.updated_at))),
+    )
 
 
 def _like(term: str) -> str:

@@ -5,6 +5,8 @@ Public until staff accounts arrive; personal data is shown only where consent wa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
-from surveyapp.definitions import VOCABULARIES, registry_fields, table1
+from surveyapp.definitions import VOCABULARIES, available, registry_fields, table1
 from surveyapp.definitions.answers import render
 from surveyapp.extensions import db
 from surveyapp.history.attribution import author
@@ -170,6 +172,13 @@ def export_registry(fmt: str) -> Response:
             ),
         )
     _form, filters, answers, _errors = _search_form()
+    validators = _export_validators(fmt) if built is None else None
+    if validators is not None:
+        unchanged = Response(status=200)
+        unchanged.set_etag(validators[0], weak=True)
+        unchanged.last_modified = validators[1]
+        if unchanged.make_conditional(request).status_code == 304:
+            return unchanged  # the client's copy is current: nothing sent, nothing exported
     actor = current_user.email if current_user.is_authenticated else "anonymous"
     db.session.commit()  # end the read, so the audit event starts a writing transaction
     audit(
@@ -199,9 +208,27 @@ def export_registry(fmt: str) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":
         body = stream_with_context(export.to_csv(records, include_personal=False))
-        return Response(body, mimetype="text/csv", headers=headers)
-    body = stream_with_context(export.to_json(records))
-    return Response(body, mimetype="application/json", headers=headers)
+        response = Response(body, mimetype="text/csv", headers=headers)
+    else:
+        body = stream_with_context(export.to_json(records))
+        response = Response(body, mimetype="application/json", headers=headers)
+    response.set_etag(validators[0], weak=True)  # type: ignore[index]
+    response.last_modified = validators[1]  # type: ignore[index]
+    return response
+
+
+def _export_validators(fmt: str) -> tuple[str, datetime | None]:
+    """A CSV or JSON export's ETag and Last-Modified, known before a row is read: what the
+    export's bytes follow from (format, filters, the newest change to any entry or
+    institution, the questionnaire definitions that give its columns). Weak, since the
+    body itself is never hashed."""
+    changed = service.registry_changed_at()
+    query = sorted((key, value) for key, value in request.args.items(multi=True) if key != "page")
+    basis = json.dumps(
+        [fmt, query, [m.isoformat() if m else None for m in changed], sorted(available())]
+    )
+    known = [moment for moment in changed if moment is not None]
+    return hashlib.sha256(basis.encode()).hexdigest(), max(known) if known else None
 
 
 @blueprint.app_context_processor

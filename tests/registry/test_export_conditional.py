@@ -1,0 +1,65 @@
+"""CSV and JSON exports answer a repeated download with 304 while nothing changed, so a
+harvester polling the registry transfers it only after a change."""
+
+from __future__ import annotations
+
+import pytest
+
+from surveyapp.extensions import db
+from surveyapp.history.models import AuditEvent
+from surveyapp.history.service import Provenance
+from surveyapp.registry import service
+from surveyapp.vocabulary import ChangeSource
+from tests.conftest import institution_of_row
+
+
+def exports_audited() -> int:
+    return db.session.query(AuditEvent).filter_by(action="registry.export").count()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_unchanged_export_is_not_sent_again(client, table1, ctx, fmt):
+    url = f"/registry/export.{fmt}?country=DE"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"].startswith('W/"')
+    assert first.headers["Last-Modified"]
+    audited = exports_audited()
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    since = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304
+    assert exports_audited() == audited  # nothing was exported
+
+
+def test_other_filters_or_another_format_have_other_tags(client, table1):
+    tags = {
+        client.get(url).headers["ETag"]
+        for url in (
+            "/registry/export.csv",
+            "/registry/export.csv?country=DE",
+            "/registry/export.json?country=DE",
+        )
+    }
+    assert len(tags) == 3
+    assert (
+        client.get("/registry/export.csv?country=DE&page=3").headers["ETag"]
+        == client.get("/registry/export.csv?country=DE").headers["ETag"]
+    )
+
+
+def test_a_change_to_the_registry_makes_the_old_copy_stale(client, table1, ctx):
+    url = "/registry/export.csv"
+    tag = client.get(url).headers["ETag"]
+    service.change_fields(
+        institution_of_row(9),
+        {
+            "website": service.FieldUpdate(
+                "https://tlc-rt.example.org", "https://tlc-rt.example.org"
+            )
+        },
+        Provenance(ChangeSource.STAFF_EDIT, "curator@example.org"),
+    )
+    db.session.commit()
+    fresh = client.get(url, headers={"If-None-Match": tag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != tag
+    assert "https://tlc-rt.example.org" in fresh.get_data(as_text=True)
