@@ -97,7 +97,8 @@ class Institution(db.Model):
     # Values of fields beyond Table 1's columns, keyed by field key (see below).
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: changed_since filters by it, and Last-Modified reads its maximum per request.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     row_version: Mapped[int] = mapped_column(default=1)
     # Set when a curator merged this institution into another: its entries moved there and
     # its identifier resolves there. Never cleared.
@@ -178,7 +179,8 @@ class Entry(db.Model):
     filled_fields: Mapped[int] = mapped_column(default=0, server_default="0")
     confirmed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: changed_since filters by it, and Last-Modified reads its maximum per request.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     row_version: Mapped[int] = mapped_column(default=1)
 
     institution: Mapped[Institution] = relationship(back_populates="entries")

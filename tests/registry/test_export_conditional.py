@@ -4,6 +4,7 @@ harvester polling the registry transfers it only after a change."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
@@ -63,3 +64,18 @@ def test_a_change_to_the_registry_makes_the_old_copy_stale(client, table1, ctx):
     fresh = client.get(url, headers={"If-None-Match": tag})
     assert fresh.status_code == 200 and fresh.headers["ETag"] != tag
     assert "https://tlc-rt.example.org" in fresh.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("EXPLAIN QUERY PLAN SELECT max(updated_at) FROM entry", "ix_entry_updated_at"),
+        ("EXPLAIN QUERY PLAN SELECT max(updated_at) FROM institution", "ix_institution_updated_at"),
+    ],
+)
+def test_the_registrys_newest_change_is_read_from_an_index(ctx, query, index):
+    """Every API answer and export reads it, so it must not scan 100,000 rows."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plans only; PostgreSQL plans small test tables by cost")
+    plan = db.session.execute(text(query))
+    assert index in " ".join(str(row[-1]) for row in plan)
