@@ -11,9 +11,11 @@ apostrophe, which :func:`unneutralise` removes again on import.
 
 Exports stream: 100,000 entries must leave in seconds and in constant memory, through the
 command line and over HTTP. So an export streams the ids in order, reads plain rows (no ORM
-object per entry) a chunk of ids at a time, looks up each chunk's ATMP types and
-disease areas in one query, finds the field definitions once per export, and writes each
-row as it is read. Its records are the API's (:func:`entry_record`), key for key. XLSX is
+object per entry, ATMP types and disease areas on the entry's row) a chunk of ids at a
+time, reads each chunk's institutions in one query, finds the field definitions once per
+export, and writes each row as it is read. Its records are the API's
+(:func:`entry_record`), key for key; :func:`institution_record` is the API's institution,
+here so that every layer publishing institutions gives them one shape. XLSX is
 written in openpyxl's write-only mode and never inside a request: the command line builds
 a snapshot file in the instance folder, which the download link serves with its time.
 """
@@ -238,6 +240,16 @@ def _decoded(*documents: str | None) -> list[Any]:
     return _JSON_DECODER.raw_decode(joined)[0]
 
 
+def _decoded_with_printed(printed: str | None, texts: str | None, *others: str | None) -> list[Any]:
+    """:func:`_decoded` of the texts Table 1 printed, the current texts and other documents.
+    Until a field is changed the printed texts and the current ones are the same JSON text,
+    decoded then only once: the same values serve both (neither is changed here)."""
+    if printed == texts:
+        values = _decoded(texts, *others)
+        return [values[0], *values]
+    return _decoded(printed, texts, *others)
+
+
 def _codes(stored: Any, entry_id: Any) -> Any:
     """An entry's ATMP types (or disease areas) as one text, their stored values joined by
     commas (none has one), read on the entry's row by a subquery on the links' key rather
@@ -354,7 +366,7 @@ def _institutions(ids: set[int], layout: _Layout) -> dict[int, _InstitutionShown
             _json_text(Institution.answers),
         ).where(Institution.id.in_(ids))
     ):
-        printed, texts, answers = _decoded(*documents)
+        printed, texts, answers = _decoded_with_printed(*documents)
         answers = answers or {}
         shown = {}
         for key in layout.institution_texts:
@@ -397,7 +409,7 @@ def _row_record(
         atmp_types,
         disease_areas,
     ) = row[: _COLUMN_AT["disease_areas"] + 1]
-    printed, texts, answers, targeted, pipeline = _decoded(*documents)
+    printed, texts, answers, targeted, pipeline = _decoded_with_printed(*documents)
     show_personal = include_personal or contact_public
     record: dict[str, Any] = {
         "id": entry_id,
