@@ -35,7 +35,20 @@ from typing import Any
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Row, Select, String, Text, cast, func, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    Text,
+    any_,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from surveyapp.definitions import FieldDefinition, table1
 from surveyapp.extensions import db
@@ -263,6 +276,15 @@ def _in_order(codes: str | None, order: dict[str, int]) -> list[str]:
     return sorted(codes.split(","), key=order.__getitem__) if codes else []
 
 
+def _among(column: Any, ids: Iterable[int]) -> Any:
+    """SQL: the id column is one of ``ids`` (a chunk's). On PostgreSQL one array parameter
+    (``= ANY``): psycopg parses a query of hundreds of parameters anew each time (it caches
+    short ones only), which took a tenth of an export there."""
+    if db.engine.dialect.name == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    return column.in_(ids)
+
+
 # Vocabulary order of ATMP types and disease areas, by stored value.
 _ATMP_ORDER = {t.value: i for i, t in enumerate(AtmpType)}
 _AREA_ORDER = {a.value: i for i, a in enumerate(DiseaseArea)}
@@ -321,6 +343,7 @@ class _Layout:
 
 
 def _layout(include_personal: bool) -> _Layout:
+    """The look-ups of an export with or without personal data."""
     fields = []
     for f in table1().fields:
         how = ("entry" if f.level == "entry" else "institution") if f.in_table1 else "attribute"
@@ -355,16 +378,17 @@ class _InstitutionShown:
 
 def _institutions(ids: set[int], layout: _Layout) -> dict[int, _InstitutionShown]:
     """The institutions of a chunk's entries by id, in one query."""
+    query = select(
+        Institution.id,
+        Institution.public_id,
+        Institution.country_code,
+        _json_text(Institution.printed),
+        _json_text(Institution.texts),
+        _json_text(Institution.answers),
+    ).where(_among(Institution.id, ids))
     found = {}
-    for institution_id, public_id, country_code, *documents in db.session.connection().execute(
-        select(
-            Institution.id,
-            Institution.public_id,
-            Institution.country_code,
-            _json_text(Institution.printed),
-            _json_text(Institution.texts),
-            _json_text(Institution.answers),
-        ).where(Institution.id.in_(ids))
+    for institution_id, public_id, country_code, *documents in (
+        db.session.connection().execute(query).all()
     ):
         printed, texts, answers = _decoded_with_printed(*documents)
         answers = answers or {}
@@ -475,10 +499,10 @@ def _chunks(
     )
     try:
         for chunk in ids.scalars().partitions(chunk_size):
-            by_id = {
-                row[_ID]: row
-                for row in connection.execute(select(*columns).where(Entry.id.in_(chunk)))
-            }
+            # .all(): one fetch of the chunk, where iterating fetches row by row
+            found = connection.execute(select(*columns).where(_among(Entry.id, chunk))).all()
+            by_id = {row[_ID]: row for row in found}
+            del found
             rows = [by_id[entry_id] for entry_id in chunk]
             del by_id
             count.chunk(len(rows))
