@@ -19,9 +19,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from flask import current_app
+from openpyxl import Workbook
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -253,34 +254,47 @@ def release_file_path(release: Release, name: str) -> Path | None:
 
 
 def _write_registry(folder: Path) -> tuple[int, int]:
-    """The public registry's entries (CSV, JSON, XLSX) and institutions (CSV, JSON);
-    returns how many of each were written."""
-    filters = EntryFilters(include_retired=True)
+    """The public registry's entries (CSV, JSON and XLSX, written together in one read of
+    the registry) and institutions (CSV, JSON); returns how many of each were written."""
     counter = export.ReadCount()
-    with (folder / ENTRIES_CSV).open("w", encoding="utf-8", newline="") as handle:
-        for piece in export.to_csv(
-            export.export_records(filters, staff=False, count=counter), False
-        ):
-            handle.write(piece)
-    with (folder / ENTRIES_JSON).open("w", encoding="utf-8") as handle:
-        for piece in _json_lines(export.export_records(filters, staff=False)):
-            handle.write(piece)
-    export.write_xlsx(export.export_records(filters, staff=False), False, folder / ENTRIES_XLSX)
-    institutions = 0
+    records = export.export_records(EntryFilters(include_retired=True), staff=False, count=counter)
+    workbook = Workbook(write_only=True)  # rows go to disk as they come, not to memory
+    sheet = workbook.create_sheet("registry")
+    with (
+        (folder / ENTRIES_CSV).open("w", encoding="utf-8", newline="") as table,
+        (folder / ENTRIES_JSON).open("w", encoding="utf-8") as listing,
+    ):
+        _write_tables(records, export.export_columns(False), table, listing, sheet)
+    workbook.save(folder / ENTRIES_XLSX)
     with (
         (folder / INSTITUTIONS_CSV).open("w", encoding="utf-8", newline="") as table,
         (folder / INSTITUTIONS_JSON).open("w", encoding="utf-8") as listing,
     ):
-        writer = csv.writer(table, lineterminator="\r\n")
-        listing.write("[\n")
-        for row in export.rows(
-            _written_as_json(institution_records(), listing), institution_columns()
-        ):
-            writer.writerow(row)
-            institutions += 1
-        listing.write("]\n")
-    institutions -= 1  # the header
+        institutions = _write_tables(institution_records(), institution_columns(), table, listing)
     return counter.read, institutions
+
+
+def _write_tables(
+    records: Iterable[dict[str, Any]],
+    columns: list[str],
+    table: TextIO,
+    listing: TextIO,
+    sheet: Any = None,
+) -> int:
+    """Write each record as it is read: as a line of a JSON array into ``listing``, and as
+    a row of the export's cells (header first) into the CSV ``table`` and, if given, the
+    worksheet; returns how many records were written. The CSV is byte for byte what the
+    live export writes (:func:`surveyapp.registry.export.to_csv`)."""
+    writer = csv.writer(table, lineterminator="\r\n")
+    listing.write("[\n")
+    written = -1  # the header
+    for row in export.rows(_written_as_json(records, listing), columns):
+        writer.writerow(row)
+        if sheet is not None:
+            sheet.append(row)
+        written += 1
+    listing.write("]\n")
+    return written
 
 
 def institution_columns() -> list[str]:
@@ -322,15 +336,6 @@ def _written_as_json(records: Iterable[dict[str, Any]], listing: Any) -> Iterato
     for index, record in enumerate(records):
         listing.write(("," if index else "") + json.dumps(record, ensure_ascii=False) + "\n")
         yield record
-
-
-def _json_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """A JSON array with one record per line: valid JSON for any reader, and a file the
-    next release's changelog can read a line at a time."""
-    yield "[\n"
-    for index, record in enumerate(records):
-        yield ("," if index else "") + json.dumps(record, ensure_ascii=False) + "\n"
-    yield "]\n"
 
 
 def _seal(folder: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ import stat
 import frictionless
 import pytest
 import yaml
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from surveyapp.definitions import table1 as table1_definition
@@ -62,6 +63,11 @@ def test_a_release_holds_the_public_registry_as_the_export_writes_it(table1, rel
     assert json.loads((folder / "registry.json").read_text(encoding="utf-8")) == list(
         export.export_records(EntryFilters(include_retired=True), staff=False)
     )
+    sheet = load_workbook(folder / "registry.xlsx", read_only=True)["registry"]
+    with (folder / "registry.csv").open(encoding="utf-8", newline="") as handle:
+        assert [[c or "" for c in row] for row in sheet.iter_rows(values_only=True)] == list(
+            csv.reader(handle)
+        )
     assert made.entry_count == 55 and made.institution_count == table1.institutions_created
     assert made.notes == "First citable release" and made.previous_version is None
     institutions = csv_rows(folder / "institutions.csv")
