@@ -14,7 +14,7 @@ import config
 from surveyapp import backup, create_app
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent, FieldChange, Version
-from surveyapp.registry.models import Entry
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import staff_edit
 from surveyapp.vocabulary import ChangeSource
 
@@ -43,6 +43,15 @@ def fresh_database(app, tmp_path: Path) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def identifiers() -> dict[str, str]:
+    """Every institution's and entry's permanent identifier, by kind and number."""
+    return {
+        f"{kind.__name__} {row.id}": row.public_id
+        for kind in (Institution, Entry)
+        for row in db.session.scalars(select(kind))
+    }
+
+
 def test_backup_and_restore_keep_everything(app, table1, tmp_path):
     with app.app_context():
         entry = db.session.scalars(select(Entry).where(Entry.source_row == 9)).one()
@@ -55,6 +64,7 @@ def test_backup_and_restore_keep_everything(app, table1, tmp_path):
         )
         db.session.commit()
         before = counts()
+        identifiers_before = identifiers()
         history_before = [
             (v.number, v.source, [(c.field, c.new_text) for c in v.changes])
             for v in db.session.scalars(
@@ -74,6 +84,7 @@ def test_backup_and_restore_keep_everything(app, table1, tmp_path):
         assert backup.rows_held() == 0
         backup.restore(path)
         assert counts() == before
+        assert identifiers() == identifiers_before  # permanent identifiers survive a restore
         entry = db.session.scalars(select(Entry).where(Entry.source_row == 9)).one()
         assert (entry.patients_estimate, entry.patients_qualifier.value) == (120, "at_least")
         history = [
