@@ -76,6 +76,7 @@ VALUE_COLUMNS = (
     "institution_id",
     "institution_public_id",
     "status",
+    "retired_reason",
     "country_code",
     "atmp_types",
     "atmp_other",

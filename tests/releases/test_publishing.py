@@ -209,7 +209,7 @@ def test_the_changelog_names_additions_retirements_and_merges(table1, release, m
     merge_institutions(keep, retire, "curator@example.org")
     retired = entry_of_row(5)
     service.retire_entry(retired, "Closed in 2026", CURATOR)
-    added = make_entry("Nova Cell Centre", "Austria")
+    added = db.session.get(Entry, make_entry("Nova Cell Centre", "AT"))
     db.session.commit()
 
     made = release("1.1")
