@@ -8,6 +8,9 @@ writers (WAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,7 +103,25 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN" if _reading_request() else "BEGIN IMMEDIATE")
+        reading = _READING.get() or _reading_request()
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+# Set while a command reads for long and writes nothing (see reading_only).
+_READING: ContextVar[bool] = ContextVar("surveyapp_reading", default=False)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite they begin deferred, so a long read
+    (a release of the whole registry) shares the database with writers instead of holding
+    the write lock from its first query to its end. The caller ends such a transaction
+    before writing."""
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
 
 
 @event.listens_for(Session, "after_commit")

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from surveyapp.database import reading_only
 from surveyapp.extensions import db
 from surveyapp.registry.cli import registry_cli
 from surveyapp.releases import publishing
@@ -24,16 +25,25 @@ def release_command(version: str, notes: str) -> None:
     """Freeze the public registry into release VERSION (such as 1.0): CSV, XLSX, JSON, a
     data package, a changelog since the previous release, CITATION.cff and the SHA-256 of
     every file. A release can never be changed or deleted."""
-    publishing.read_consistently()
     try:
-        release = publishing.make_release(version, notes, f"cli:{getpass.getuser()}")
-        db.session.commit()
+        with reading_only():  # SQLite's writers go on while the registry is read
+            publishing.read_consistently()
+            draft = publishing.prepare_release(version, notes)
+            db.session.rollback()  # the reading transaction ends before the write
     except publishing.ReleaseError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    except BaseException:
+    release = None
+    try:
+        release = publishing.publish_release(draft, f"cli:{getpass.getuser()}")
+        db.session.commit()
+    except BaseException as exc:
         db.session.rollback()
-        publishing.discard_unpublished(version)
+        if release is not None:  # moved into place, then the commit failed
+            publishing.discard_unpublished(version)
+        publishing.discard_draft_folder(draft.folder)
+        if isinstance(exc, publishing.ReleaseError):
+            raise click.ClickException(str(exc)) from exc
         raise
     changes = release.changes
     click.echo(

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -164,9 +165,25 @@ def read_consistently() -> None:
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-def make_release(version: str, notes: str, actor: str) -> Release:
-    """Freeze the public registry into release ``version``: write, hash and publish its
-    files, and add the release (flushed, not committed) with an audit event."""
+@dataclass
+class Draft:
+    """A release written, hashed and sealed in its temporary folder, not yet published."""
+
+    version: str
+    notes: str
+    created_at: datetime
+    previous_version: str | None
+    folder: Path
+    entry_count: int
+    institution_count: int
+    changes: dict[str, int]
+    hashes: dict[str, str]
+
+
+def prepare_release(version: str, notes: str) -> Draft:
+    """Write release ``version``'s files into a temporary folder beside the others: the
+    public registry, the changelog since the latest release, the data package, the
+    citation file and the hashes. Only reads the database."""
     check_version(version)
     previous = latest_release()
     created_at = utcnow()
@@ -184,44 +201,89 @@ def make_release(version: str, notes: str, actor: str) -> Release:
         metadata.write_datapackage(work, version, created_at, notes, institution_columns())
         metadata.write_citation(work, version, created_at)
         hashes = _seal(work)
-        release = Release(
-            version=version,
-            notes=notes.strip(),
-            created_at=created_at,
-            created_by=actor,
-            previous_version=previous.version if previous else None,
-            entry_count=entry_count,
-            institution_count=institution_count,
-            changes=changes,
-        )
-        release.files = [
-            ReleaseFile(
-                name=name,
-                media_type=MEDIA_TYPES[Path(name).suffix],
-                size=(work / name).stat().st_size,
-                sha256=digest,
-            )
-            for name, digest in hashes.items()
-        ]
-        db.session.add(release)
-        try:
-            db.session.flush()
-        except IntegrityError as exc:
-            raise ReleaseError(f"Release {version} was made by someone else meanwhile.") from exc
-        work.rename(release_dir(version))
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        discard_draft_folder(work)
         raise
+    return Draft(
+        version=version,
+        notes=notes.strip(),
+        created_at=created_at,
+        previous_version=previous.version if previous else None,
+        folder=work,
+        entry_count=entry_count,
+        institution_count=institution_count,
+        changes=changes,
+        hashes=hashes,
+    )
+
+
+def publish_release(draft: Draft, actor: str) -> Release:
+    """Publish a prepared release: add it with its files' hashes (flushed, not committed)
+    and an audit event, and move its folder into place. Refused when another release was
+    published since the draft's changelog was written."""
+    check_version(draft.version)
+    latest = latest_release()
+    if (latest.version if latest else None) != draft.previous_version:
+        raise ReleaseError(
+            f"Release {latest.version if latest else ''} was published meanwhile; make "
+            f"release {draft.version} again so that its changelog starts from it."
+        )
+    release = Release(
+        version=draft.version,
+        notes=draft.notes,
+        created_at=draft.created_at,
+        created_by=actor,
+        previous_version=draft.previous_version,
+        entry_count=draft.entry_count,
+        institution_count=draft.institution_count,
+        changes=draft.changes,
+    )
+    release.files = [
+        ReleaseFile(
+            name=name,
+            media_type=MEDIA_TYPES[Path(name).suffix],
+            size=(draft.folder / name).stat().st_size,
+            sha256=digest,
+        )
+        for name, digest in draft.hashes.items()
+    ]
+    db.session.add(release)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise ReleaseError(f"Release {draft.version} was made by someone else meanwhile.") from exc
+    draft.folder.rename(release_dir(draft.version))
     audit(
         "release.create",
         actor,
         target_type="release",
         target_id=release.id,
-        version=version,
-        entries=entry_count,
-        institutions=institution_count,
+        version=draft.version,
+        entries=draft.entry_count,
+        institutions=draft.institution_count,
     )
     return release
+
+
+def make_release(version: str, notes: str, actor: str) -> Release:
+    """Prepare and publish a release within the caller's transaction (flushed, not
+    committed). The command and the staff page prepare it in a reading transaction of its
+    own instead (see :func:`surveyapp.database.reading_only`)."""
+    draft = prepare_release(version, notes)
+    try:
+        return publish_release(draft, actor)
+    except BaseException:
+        discard_draft_folder(draft.folder)
+        raise
+
+
+def discard_draft_folder(folder: Path) -> None:
+    """Remove a draft's temporary folder (its files are read-only once sealed)."""
+    if folder.is_dir():
+        folder.chmod(0o755)
+        for path in folder.iterdir():
+            path.chmod(0o644)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard_unpublished(version: str) -> None:
@@ -229,10 +291,7 @@ def discard_unpublished(version: str) -> None:
     so the version can be made again."""
     if db.session.scalar(select(func.count()).where(Release.version == version)):
         return
-    folder = release_dir(version)
-    for path in folder.glob("*"):
-        path.chmod(0o644)
-    shutil.rmtree(folder, ignore_errors=True)
+    discard_draft_folder(release_dir(version))
 
 
 def verify_release(version: str) -> list[FileCheck]:

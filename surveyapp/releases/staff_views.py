@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from surveyapp.auth.access import restrict
+from surveyapp.database import reading_only
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.registry.models import Entry
@@ -36,16 +37,24 @@ def new() -> Any:
         form.version.data = publishing.next_version(latest)
     if form.validate_on_submit() and not too_large:
         version = form.version.data.strip()
+        draft: publishing.Draft | None = None
+        made = None
         try:
-            made = publishing.make_release(version, form.notes.data or "", current_user.email)
+            db.session.rollback()  # reads only so far; the build reads without the write lock
+            with reading_only():
+                draft = publishing.prepare_release(version, form.notes.data or "")
+                db.session.rollback()
+            made = publishing.publish_release(draft, current_user.email)
             db.session.commit()
-        except publishing.ReleaseError as exc:
+        except BaseException as exc:
             db.session.rollback()
+            if made is not None:  # moved into place, then the commit failed
+                publishing.discard_unpublished(version)
+            if draft is not None:
+                publishing.discard_draft_folder(draft.folder)
+            if not isinstance(exc, publishing.ReleaseError):
+                raise
             form.version.errors = [*form.version.errors, str(exc)]
-        except BaseException:
-            db.session.rollback()
-            publishing.discard_unpublished(version)
-            raise
         else:
             flash(
                 _(
