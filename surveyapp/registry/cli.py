@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from surveyapp.database import reading_only
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.registry import cities, export, importer, merging
@@ -153,17 +154,21 @@ def export_command(
     if fmt not in ("csv", "xlsx", "json"):
         raise click.BadParameter("use a .csv, .xlsx or .json file or --format", param_hint="PATH")
     count = export.ReadCount()
-    records = export.export_records(
-        EntryFilters(include_retired=include_retired), staff=include_personal, count=count
-    )
-    if fmt == "xlsx":
-        export.write_xlsx(records, include_personal, path)
-    else:
-        pieces = (
-            export.to_csv(records, include_personal) if fmt == "csv" else export.to_json(records)
+    with reading_only():  # SQLite's writers go on while the registry is read
+        records = export.export_records(
+            EntryFilters(include_retired=include_retired), staff=include_personal, count=count
         )
-        with path.open("w", encoding="utf-8", newline="" if fmt == "csv" else None) as handle:
-            handle.writelines(pieces)
+        if fmt == "xlsx":
+            export.write_xlsx(records, include_personal, path)
+        else:
+            pieces = (
+                export.to_csv(records, include_personal)
+                if fmt == "csv"
+                else export.to_json(records)
+            )
+            with path.open("w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
+                out.writelines(pieces)
+        db.session.rollback()  # the reading transaction ends before the audit's write
     audit(
         "registry.export",
         _actor(),
@@ -192,8 +197,10 @@ def build_xlsx_command(include_personal: bool) -> None:
     one and renamed over it when complete, into the instance folder's exports/.
     """
     count = export.ReadCount()
-    records = export.export_records(EntryFilters(), staff=include_personal, count=count)
-    path = export.build_snapshot(records, include_personal)
+    with reading_only():  # SQLite's writers go on while the registry is read
+        records = export.export_records(EntryFilters(), staff=include_personal, count=count)
+        path = export.build_snapshot(records, include_personal)
+        db.session.rollback()  # the reading transaction ends before the audit's write
     audit(
         "registry.build_xlsx",
         _actor(),
