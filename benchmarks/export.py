@@ -1,6 +1,8 @@
 """Export benchmark: generate 10,000 and 100,000 entries, then time each export format by
 each path (the ``flask registry export`` command and HTTP through the test client) and
-measure its peak memory above the process's baseline.
+measure its peak memory above the process's baseline; then time two releases
+(``flask registry release``: CSV, JSON, XLSX, data package, changelog and hashes), the second
+with a changelog comparing every row with the first.
 
 Prints figures; asserts nothing. Usage (from the project root, inside .venv):
 
@@ -176,11 +178,18 @@ def measure(url: str, path: str, fmt: str, workdir: Path) -> dict[str, float]:
     """One export in this process: seconds (wall clock, and of CPU: on a shared machine
     the gap between them is time other processes took) and peak MB above the baseline."""
     app = create_app(_config(url))
+    app.config["RELEASES_DIR"] = workdir / "releases"
     target = workdir / f"export.{fmt}"
     runner = app.test_cli_runner()
     client = app.test_client()
 
     def run() -> int:
+        if path == "release":  # fmt is the version; each size's database has its own folder
+            result = runner.invoke(args=["registry", "release", fmt])
+            if result.exit_code != 0:
+                raise SystemExit(result.output)
+            folder = Path(app.config["RELEASES_DIR"]) / fmt
+            return sum(f.stat().st_size for f in folder.iterdir())
         if path == "cli":
             result = runner.invoke(args=["registry", "export", str(target), "--format", fmt])
             if result.exit_code != 0:
@@ -254,9 +263,16 @@ def main() -> None:
                         figures[f"{key}_mb"] = max(figures.get(f"{key}_mb", 0), got["mb"])
             got = _measure_in_child(url, "cli", "xlsx", Path(workdir))
             print(_line("xlsx", "cli", size, got))
-    # The release build's figure (release_100k_s) joins `figures` here once releases can be
-    # built; until then the RESULT line has none rather than a made-up one.
-    print("(RESULT: the slower and larger of the CLI and HTTP paths for each format)")
+            # The first release, then a second whose changelog compares every row with it.
+            releases = Path(workdir) / f"size-{size}"  # this database's releases folder
+            releases.mkdir()
+            for version in ("1.0", "1.1"):
+                got = _measure_in_child(url, "release", version, releases)
+                print(_line(version, "release", size, got).replace(" MB out", " MB of files"))
+                if size == 100000:
+                    figures["release_100k_s"] = max(figures.get("release_100k_s", 0), got["s"])
+    print("(RESULT: the slower and larger of the CLI and HTTP paths for each format; the")
+    print(" slower of the two releases, each writing CSV, JSON, XLSX and the rest)")
     print("RESULT " + " ".join(f"{k}={v:.2f}" for k, v in figures.items()))
 
 
