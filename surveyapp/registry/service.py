@@ -472,6 +472,19 @@ def registry_changed_at() -> tuple[datetime | None, datetime | None]:
     )
 
 
+def registry_counters() -> tuple[int, int, int, int]:
+    """How many entries and institutions there are and the sums of their version counters:
+    together they change with every committed insert or update, in whatever order
+    transactions commit (a timestamp taken before a slow commit does not)."""
+    entries = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Entry.row_version), 0))
+    ).one()
+    institutions = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Institution.row_version), 0))
+    ).one()
+    return entries[0], entries[1], institutions[0], institutions[1]
+
+
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"

@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
-from surveyapp.definitions import VOCABULARIES, available, registry_fields, table1
+from surveyapp.definitions import VOCABULARIES, registry_fields, table1
 from surveyapp.definitions.answers import render
 from surveyapp.extensions import db
 from surveyapp.history.attribution import author
@@ -177,6 +177,7 @@ def export_registry(fmt: str) -> Response:
         unchanged = Response(status=200)
         unchanged.set_etag(validators[0], weak=True)
         unchanged.last_modified = validators[1]
+        unchanged.cache_control.no_cache = True
         if unchanged.make_conditional(request).status_code == 304:
             return unchanged  # the client's copy is current: nothing sent, nothing exported
     actor = current_user.email if current_user.is_authenticated else "anonymous"
@@ -214,19 +215,20 @@ def export_registry(fmt: str) -> Response:
         response = Response(body, mimetype="application/json", headers=headers)
     response.set_etag(validators[0], weak=True)  # type: ignore[index]
     response.last_modified = validators[1]  # type: ignore[index]
+    response.cache_control.no_cache = True  # reuse a copy only after asking (304)
     return response
 
 
 def _export_validators(fmt: str) -> tuple[str, datetime | None]:
     """A CSV or JSON export's ETag and Last-Modified, known before a row is read: what the
-    export's bytes follow from (format, filters, the newest change to any entry or
-    institution, the questionnaire definitions that give its columns). Weak, since the
-    body itself is never hashed."""
+    export's bytes follow from (format, filters, the columns the definitions and the code
+    give it, and the registry's state: the newest change, how many rows, the sum of their
+    version counters, which any committed change moves even when its timestamp is older
+    than one already seen). Weak, since the body itself is never hashed."""
     changed = service.registry_changed_at()
     query = sorted((key, value) for key, value in request.args.items(multi=True) if key != "page")
-    basis = json.dumps(
-        [fmt, query, [m.isoformat() if m else None for m in changed], sorted(available())]
-    )
+    state = [m.isoformat() if m else None for m in changed] + list(service.registry_counters())
+    basis = json.dumps([fmt, query, export.export_columns(False), state])
     known = [moment for moment in changed if moment is not None]
     return hashlib.sha256(basis.encode()).hexdigest(), max(known) if known else None
 

@@ -140,8 +140,8 @@ def _compare(old_path: Path, new_path: Path, table: str) -> dict[str, list[dict[
             item["into"] = new.get("replaced_by_public_id", "")
             result["merged"].append(item)
         else:
-            item["changes"] = _field_changes(old, new)
             result["changed"].append(item)
+        item["changes"] = _field_changes(old, new)  # a retirement or merge shows them too
     return result
 
 
@@ -201,4 +201,5 @@ def _markdown_detail(item: dict[str, Any]) -> str:
 
 
 def _quoted(value: str) -> str:
-    return f'"{value}"' if value else "(empty)"
+    """A value on one line of the Markdown list, whatever line breaks it holds."""
+    return '"' + " ".join(value.split()) + '"' if value else "(empty)"

@@ -27,7 +27,6 @@ def release_command(version: str, notes: str) -> None:
     every file. A release can never be changed or deleted."""
     try:
         with reading_only():  # SQLite's writers go on while the registry is read
-            publishing.read_consistently()
             draft = publishing.prepare_release(version, notes)
             db.session.rollback()  # the reading transaction ends before the write
     except publishing.ReleaseError as exc:

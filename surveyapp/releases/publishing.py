@@ -1,8 +1,9 @@
 """Making a release and checking one: the public registry frozen into files, hashed once.
 
-A release reads the registry as the public sees it (public fields only, personal data only
-where its contact consented, retired entries kept with their status so a cited identifier
-never vanishes), through the same streaming export as the live downloads. Its files are
+A release reads the registry as the public sees it, through the same streaming export as
+the live downloads, but with no personal data at all (a frozen copy could never honour a
+later withdrawal of consent or an erasure), and with retired entries kept with their status
+so a cited identifier never vanishes. Its files are
 written into a temporary folder beside the others, hashed, made read-only and renamed into
 place in one step; the :class:`~surveyapp.releases.models.Release` row with the hashes is
 what publishes them. A caller whose commit fails calls :func:`discard_unpublished`.
@@ -24,11 +25,12 @@ from typing import Any, TextIO
 
 from flask import current_app
 from openpyxl import Workbook
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from surveyapp.database import utcnow
+from surveyapp.definitions import registry_fields
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.registry import export
@@ -53,6 +55,8 @@ ENTRIES_XLSX = "registry.xlsx"
 INSTITUTIONS_CSV = "institutions.csv"
 INSTITUTIONS_JSON = "institutions.json"
 CHECKSUMS = "SHA256SUMS"
+# The PostgreSQL advisory lock publishers take in turn ("RELEASES" in ASCII).
+PUBLISH_LOCK = 0x52454C4541534553
 INSTITUTIONS_PER_READ = 500
 
 
@@ -183,7 +187,8 @@ class Draft:
 def prepare_release(version: str, notes: str) -> Draft:
     """Write release ``version``'s files into a temporary folder beside the others: the
     public registry, the changelog since the latest release, the data package, the
-    citation file and the hashes. Only reads the database."""
+    citation file and the hashes. Only reads the database, from one snapshot."""
+    read_consistently()
     check_version(version)
     previous = latest_release()
     created_at = utcnow()
@@ -221,6 +226,10 @@ def publish_release(draft: Draft, actor: str) -> Release:
     """Publish a prepared release: add it with its files' hashes (flushed, not committed)
     and an audit event, and move its folder into place. Refused when another release was
     published since the draft's changelog was written."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One publisher at a time (SQLite's writers are one at a time already), so two
+        # releases made at once cannot both start their changelog from the same one.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK})
     check_version(draft.version)
     latest = latest_release()
     if (latest.version if latest else None) != draft.previous_version:
@@ -253,15 +262,20 @@ def publish_release(draft: Draft, actor: str) -> Release:
     except IntegrityError as exc:
         raise ReleaseError(f"Release {draft.version} was made by someone else meanwhile.") from exc
     draft.folder.rename(release_dir(draft.version))
-    audit(
-        "release.create",
-        actor,
-        target_type="release",
-        target_id=release.id,
-        version=draft.version,
-        entries=draft.entry_count,
-        institutions=draft.institution_count,
-    )
+    try:
+        release_dir(draft.version).chmod(0o555)  # no file added, removed or renamed
+        audit(
+            "release.create",
+            actor,
+            target_type="release",
+            target_id=release.id,
+            version=draft.version,
+            entries=draft.entry_count,
+            institutions=draft.institution_count,
+        )
+    except BaseException:
+        release_dir(draft.version).rename(draft.folder)
+        raise
     return release
 
 
@@ -280,7 +294,7 @@ def make_release(version: str, notes: str, actor: str) -> Release:
 def discard_draft_folder(folder: Path) -> None:
     """Remove a draft's temporary folder (its files are read-only once sealed)."""
     if folder.is_dir():
-        folder.chmod(0o755)
+        folder.chmod(0o755)  # sealed drafts and published folders are read-only
         for path in folder.iterdir():
             path.chmod(0o644)
     shutil.rmtree(folder, ignore_errors=True)
@@ -316,7 +330,9 @@ def _write_registry(folder: Path) -> tuple[int, int]:
     """The public registry's entries (CSV, JSON and XLSX, written together in one read of
     the registry) and institutions (CSV, JSON); returns how many of each were written."""
     counter = export.ReadCount()
-    records = export.export_records(EntryFilters(include_retired=True), staff=False, count=counter)
+    records = _without_personal_data(
+        export.export_records(EntryFilters(include_retired=True), staff=False, count=counter)
+    )
     workbook = Workbook(write_only=True)  # rows go to disk as they come, not to memory
     sheet = workbook.create_sheet("registry")
     with (
@@ -331,6 +347,17 @@ def _write_registry(folder: Path) -> tuple[int, int]:
     ):
         institutions = _write_tables(institution_records(), institution_columns(), table, listing)
     return counter.read, institutions
+
+
+def _without_personal_data(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Records with every personal field empty, consented or not: a release can never be
+    changed, so a contact who later withdraws consent or asks for erasure could never be
+    taken out of it. The live registry shows consented contacts; releases show none."""
+    personal = [field.key for field in registry_fields() if field.personal]
+    for record in records:
+        for key in personal:
+            record[key] = None
+        yield record
 
 
 def _write_tables(

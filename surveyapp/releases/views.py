@@ -90,11 +90,12 @@ def download(version: str, name: str) -> Any:
             ),
         )
     path = publishing.release_dir(found.version) / published.name
-    if not path.is_file():
+    if not path.is_file() or path.stat().st_size != published.size:
         abort(
             404,
             description=gettext(
-                "This file is missing from the server; please tell the registry's curators."
+                "This file is missing from the server or is not the one published; please "
+                "tell the registry's curators."
             ),
         )
     response = send_file(

@@ -4,12 +4,13 @@ harvester polling the registry transfers it only after a change."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text, update
 
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.history.service import Provenance
 from surveyapp.registry import service
+from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import ChangeSource
 from tests.conftest import institution_of_row
 
@@ -30,6 +31,26 @@ def test_an_unchanged_export_is_not_sent_again(client, table1, ctx, fmt):
     since = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert since.status_code == 304
     assert exports_audited() == audited  # nothing was exported
+
+
+def test_a_copy_is_reused_only_after_asking(client, table1):
+    response = client.get("/registry/export.csv")
+    assert "no-cache" in response.headers["Cache-Control"]
+
+
+def test_a_change_committed_late_with_an_older_time_still_makes_a_new_tag(client, table1, ctx):
+    """On PostgreSQL a transaction's timestamp is taken before its commit, so a change can
+    become visible with a time older than the newest already seen."""
+    url = "/registry/export.csv"
+    tag = client.get(url).headers["ETag"]
+    newest = db.session.scalar(select(func.max(Entry.updated_at)))
+    db.session.execute(
+        update(Entry)
+        .where(Entry.source_row == 5)
+        .values(patients_estimate=77, row_version=Entry.row_version + 1, updated_at=newest)
+    )
+    db.session.commit()
+    assert client.get(url, headers={"If-None-Match": tag}).status_code == 200
 
 
 def test_other_filters_or_another_format_have_other_tags(client, table1):

@@ -77,15 +77,21 @@ def test_a_release_holds_the_public_registry_as_the_export_writes_it(table1, rel
     }
 
 
-def test_contacts_appear_only_where_they_consented(table1, release):
-    consenting, silent = entry_of_row(1), entry_of_row(2)
+def test_a_release_holds_no_personal_data_even_where_the_contact_consented(table1, release):
+    """The live registry shows a consented contact; a release, which can never be changed,
+    holds none, so a later withdrawal of consent or an erasure never meets a frozen copy."""
+    consenting = entry_of_row(1)
     consenting.contact_public = True
     db.session.commit()
     release("1.0")
-    rows = {r["source_row"]: r for r in csv_rows(publishing.release_dir("1.0") / "registry.csv")}
-    assert rows["1"]["contact_person"] == consenting.texts["contact_person"] != ""
-    assert silent.texts.get("contact_person") and rows["2"]["contact_person"] == ""
-    assert "contact_email" not in rows["1"]
+    folder = publishing.release_dir("1.0")
+    rows = {r["source_row"]: r for r in csv_rows(folder / "registry.csv")}
+    assert consenting.texts["contact_person"] and rows["1"]["contact_person"] == ""
+    assert all(row["contact_person"] == "" for row in rows.values())
+    assert '"contact_person": null' in (folder / "registry.json").read_text(encoding="utf-8")
+    assert consenting.texts["contact_person"] not in "".join(
+        path.read_text(encoding="utf-8", errors="replace") for path in folder.iterdir()
+    )
 
 
 def test_every_file_is_hashed_read_only_and_listed_in_sha256sums(table1, release):
@@ -216,9 +222,13 @@ def test_the_changelog_names_additions_retirements_and_merges(table1, release, m
     changes = changelog.read(publishing.release_dir("1.1"))
     assert [i["public_id"] for i in changes["entries"]["retired"]] == [retired.public_id]
     assert changes["entries"]["retired"][0]["reason"] == "Closed in 2026"
+    assert {"field": "status", "old": "active", "new": "retired"} in changes["entries"]["retired"][
+        0
+    ]["changes"]
     assert [i["public_id"] for i in changes["entries"]["added"]] == [added.public_id]
-    assert changes["institutions"]["merged"] == [
-        {"public_id": retire.public_id, "label": retire.name, "into": keep.public_id}
+    merged = changes["institutions"]["merged"]
+    assert [(i["public_id"], i["label"], i["into"]) for i in merged] == [
+        (retire.public_id, retire.name, keep.public_id)
     ]
     moved = {i["public_id"]: i for i in changes["entries"]["changed"]}
     assert all(
@@ -283,6 +293,19 @@ def test_a_release_can_never_be_changed_or_deleted(table1, release):
     db.session.delete(publishing.get_release("1.0"))
     with pytest.raises(ReleasesAreImmutable):
         db.session.flush()
+
+
+def test_a_release_published_meanwhile_makes_a_draft_start_again(table1, release):
+    release("1.0")
+    first = publishing.prepare_release("1.1", "")
+    second = publishing.prepare_release("1.2", "")
+    publishing.publish_release(first, "curator@example.org")
+    db.session.commit()
+    with pytest.raises(publishing.ReleaseError, match=r"1\.1 was published meanwhile"):
+        publishing.publish_release(second, "curator@example.org")
+    db.session.rollback()
+    publishing.discard_draft_folder(second.folder)
+    assert release("1.2").previous_version == "1.1"
 
 
 def test_a_failed_publication_leaves_no_folder_behind(table1, ctx, releases_dir, monkeypatch):

@@ -75,7 +75,8 @@ def test_files_are_served_as_published_with_a_strong_etag_and_304(client, table1
         ("/releases/9.9", "There is no release 9.9."),
         ("/releases/9.9/changelog", "There is no release 9.9."),
         ("/releases/1.0/files/secrets.txt", "Release 1.0 has no file secrets.txt."),
-        ("/releases/1.0/files/..%2Fsurveyapp.sqlite", ""),
+        ("/releases/1.0/files/surveyapp.sqlite", "Release 1.0 has no file surveyapp.sqlite."),
+        ("/releases/1.0/files/..", "Release 1.0 has no file ..."),
     ],
 )
 def test_unknown_releases_and_files_are_not_found(client, table1, release, path, message):
@@ -84,13 +85,18 @@ def test_unknown_releases_and_files_are_not_found(client, table1, release, path,
     assert response.status_code == 404 and message in response.get_data(as_text=True)
 
 
-def test_a_file_missing_on_the_server_is_a_clear_404(client, table1, release):
+@pytest.mark.parametrize("damage", ["missing", "replaced"])
+def test_a_file_missing_or_replaced_on_the_server_is_never_served(client, table1, release, damage):
     release("1.0")
-    (publishing.release_dir("1.0") / "registry.json").unlink()
+    path = publishing.release_dir("1.0") / "registry.json"
+    path.chmod(0o644)
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_text("[]\n")
     response = client.get("/releases/1.0/files/registry.json")
-    assert response.status_code == 404 and "missing from the server" in response.get_data(
-        as_text=True
-    )
+    assert response.status_code == 404
+    assert "missing from the server or is not the one published" in response.get_data(as_text=True)
 
 
 def test_a_curator_makes_a_release_from_the_page(client, table1, staff, ctx):
