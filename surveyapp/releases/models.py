@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.database import utcnow
@@ -67,6 +75,21 @@ class ReleaseFile(db.Model):
 
 class ReleasesAreImmutable(RuntimeError):
     """Raised when code tries to change or delete a release or one of its files."""
+
+
+@event.listens_for(ReleaseFile, "before_insert")
+def _refuse_added_file(mapper: Any, connection: Any, target: ReleaseFile) -> None:
+    """A published release gains no file: its files are all inserted in the flush that
+    publishes it, before any of them is written, so one already written means it is
+    published."""
+    release_id = target.release_id if target.release_id is not None else target.release.id
+    if release_id is None:
+        return  # the release itself is new in this flush
+    published = connection.execute(
+        select(ReleaseFile.id).where(ReleaseFile.release_id == release_id).limit(1)
+    ).first()
+    if published is not None:
+        raise ReleasesAreImmutable(f"release {release_id} is published; it gains no file")
 
 
 @event.listens_for(Release, "before_update")

@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,8 @@ ENTRIES_XLSX = "registry.xlsx"
 INSTITUTIONS_CSV = "institutions.csv"
 INSTITUTIONS_JSON = "institutions.json"
 CHECKSUMS = "SHA256SUMS"
+# A build's temporary folder untouched this long was abandoned (see _sweep_abandoned_drafts).
+ABANDONED_AFTER_SECONDS = 24 * 3600
 # The PostgreSQL advisory lock publishers take in turn ("RELEASES" in ASCII).
 PUBLISH_LOCK = 0x52454C4541534553
 INSTITUTIONS_PER_READ = 500
@@ -194,6 +197,7 @@ def prepare_release(version: str, notes: str) -> Draft:
     created_at = utcnow()
     root = releases_dir()
     root.mkdir(parents=True, exist_ok=True)
+    _sweep_abandoned_drafts(root)
     work = Path(tempfile.mkdtemp(dir=root, prefix=f".{version}-"))
     try:
         entry_count, institution_count = _write_registry(work)
@@ -289,6 +293,15 @@ def make_release(version: str, notes: str, actor: str) -> Release:
     except BaseException:
         discard_draft_folder(draft.folder)
         raise
+
+
+def _sweep_abandoned_drafts(root: Path) -> None:
+    """Remove the temporary folders of builds that never finished (a worker killed by its
+    timeout, a crash): a day old, no build is still writing them."""
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for folder in root.glob(".*-*"):
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            discard_draft_folder(folder)
 
 
 def discard_draft_folder(folder: Path) -> None:

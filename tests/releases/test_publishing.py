@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import stat
+import time
 
 import frictionless
 import pytest
@@ -24,7 +26,7 @@ from surveyapp.registry.merging import merge_institutions
 from surveyapp.registry.models import Entry
 from surveyapp.registry.service import EntryFilters
 from surveyapp.releases import changelog, publishing
-from surveyapp.releases.models import Release, ReleasesAreImmutable
+from surveyapp.releases.models import Release, ReleaseFile, ReleasesAreImmutable
 from surveyapp.vocabulary import ChangeSource
 from tests.conftest import institution_of_row
 
@@ -293,6 +295,24 @@ def test_a_release_can_never_be_changed_or_deleted(table1, release):
     db.session.delete(publishing.get_release("1.0"))
     with pytest.raises(ReleasesAreImmutable):
         db.session.flush()
+    db.session.rollback()
+    publishing.get_release("1.0").files.append(
+        ReleaseFile(name="extra.csv", media_type="text/csv", size=1, sha256="0" * 64)
+    )
+    with pytest.raises(ReleasesAreImmutable):
+        db.session.flush()
+    db.session.rollback()
+    db.session.add(
+        ReleaseFile(
+            release_id=publishing.get_release("1.0").id,
+            name="extra.csv",
+            media_type="text/csv",
+            size=1,
+            sha256="0" * 64,
+        )
+    )
+    with pytest.raises(ReleasesAreImmutable, match="gains no file"):
+        db.session.flush()
 
 
 def test_a_release_published_meanwhile_makes_a_draft_start_again(table1, release):
@@ -306,6 +326,18 @@ def test_a_release_published_meanwhile_makes_a_draft_start_again(table1, release
     db.session.rollback()
     publishing.discard_draft_folder(second.folder)
     assert release("1.2").previous_version == "1.1"
+
+
+def test_folders_of_builds_abandoned_a_day_ago_are_swept(table1, release, releases_dir):
+    releases_dir.mkdir(parents=True)
+    abandoned, running = releases_dir / ".1.0-killed", releases_dir / ".1.0-running"
+    for folder in (abandoned, running):
+        folder.mkdir()
+        (folder / "registry.csv").write_text("half")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    release("1.0")
+    assert not abandoned.exists() and running.exists()
 
 
 def test_a_failed_publication_leaves_no_folder_behind(table1, ctx, releases_dir, monkeypatch):
