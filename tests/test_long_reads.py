@@ -5,12 +5,13 @@ and fail after the busy timeout until they finish (``database.reading_only``).""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.history.service import audit
 from surveyapp.registry import export, importer
+from surveyapp.releases import publishing
 
 pytestmark = pytest.mark.committed
 
@@ -56,3 +57,15 @@ def test_others_write_while_a_command_reads_the_registry(
     with app.app_context():
         actions = db.session.scalars(select(AuditEvent.action)).all()
         assert "someone.else" in actions and action in actions
+
+
+def test_a_release_reads_one_snapshot_on_postgresql(app):
+    """Each chunk of a release is a statement of its own: on PostgreSQL they share one
+    snapshot (REPEATABLE READ), so an edit lands wholly in this release or the next."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's isolation levels; SQLite's transactions are snapshots")
+        publishing.read_consistently()
+        isolation = db.session.execute(text("SHOW transaction_isolation")).scalar()
+        db.session.rollback()
+        assert isolation == "repeatable read"

@@ -166,8 +166,8 @@ def read_consistently() -> None:
     edit made while it is written lands wholly in this release or wholly in the next; call
     before the transaction's first statement. SQLite's transactions are snapshots already."""
     bind = db.session.get_bind()
-    if isinstance(bind, Connection) and bind.in_transaction():
-        return  # bound to a caller's transaction: its isolation is the caller's to choose
+    if db.session().in_transaction() or (isinstance(bind, Connection) and bind.in_transaction()):
+        return  # within a caller's transaction: its isolation is the caller's to choose
     if bind.dialect.name == "postgresql":
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
