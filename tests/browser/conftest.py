@@ -76,7 +76,14 @@ class Shots:
 
     def __call__(self, page: Any, label: str) -> None:
         self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{label}.png"), full_page=True)
+        # A full-page shot of the long questionnaire on an emulated phone is rendered in
+        # software: on this 2-core machine with other work running it took over the default
+        # 30 s twice. The shot is for people to look at, not an assertion, so it may wait.
+        page.screenshot(
+            path=str(self.folder / f"{self.count:02d}-{label}.png"),
+            full_page=True,
+            timeout=120_000,
+        )
 
 
 @pytest.fixture
