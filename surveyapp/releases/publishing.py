@@ -333,12 +333,6 @@ def verify_release(version: str) -> list[FileCheck]:
     ]
 
 
-def release_file_path(release: Release, name: str) -> Path | None:
-    """The path of a published file of the release, or None when it has no such file."""
-    published = release.file(name)
-    return release_dir(release.version) / published.name if published else None
-
-
 def _write_registry(folder: Path) -> tuple[int, int]:
     """The public registry's entries (CSV, JSON and XLSX, written together in one read of
     the registry) and institutions (CSV, JSON); returns how many of each were written."""
