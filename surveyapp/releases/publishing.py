@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -427,7 +426,7 @@ def institution_records() -> Iterator[dict[str, Any]]:
 def _written_as_json(records: Iterable[dict[str, Any]], listing: Any) -> Iterator[dict[str, Any]]:
     """Pass records on, writing each to ``listing`` as a line of a JSON array on the way."""
     for index, record in enumerate(records):
-        listing.write(("," if index else "") + json.dumps(record, ensure_ascii=False) + "\n")
+        listing.write(("," if index else "") + export.record_json(record) + "\n")
         yield record
 
 
