@@ -8,6 +8,7 @@ cannot wipe a live registry.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess  # nosec B404 - runs pg_dump/pg_restore with an argument list, no shell
@@ -56,8 +57,14 @@ def _tool(name: str) -> str:
 
 
 def backup(target: Path) -> None:
-    """Write a consistent copy of the whole database to ``target``."""
+    """Write a consistent copy of the whole database to ``target``, readable by its owner
+    only: it holds every contact's name and address and the staff's password hashes, so the
+    process's umask (often 0644) must not decide who reads it."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Created (or truncated) with owner-only access before a byte is written; a file that
+    # existed keeps its inode, so its mode is set again too.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    target.chmod(0o600)
     dialect = db.engine.dialect.name
     if dialect == "sqlite":
         source = sqlite3.connect(_sqlite_path())

@@ -3,6 +3,8 @@ a fresh database, is found whole; a restore never overwrites data unless forced.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,19 @@ def test_a_missing_backup_file_is_explained(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["db-restore", str(tmp_path / "nothing")])
     assert result.exit_code != 0
     assert "is not a backup file" in result.output
+
+
+def test_a_backup_is_readable_by_its_owner_only_whatever_the_umask(app, table1, tmp_path):
+    fresh, existing = tmp_path / "new.backup", tmp_path / "old.backup"
+    existing.write_bytes(b"an earlier backup")
+    existing.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        with app.app_context():
+            backup.backup(fresh)
+            backup.backup(existing)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600
+    assert existing.stat().st_size > len(b"an earlier backup")
