@@ -1,6 +1,9 @@
-"""Staff users with roles, their API tokens, and login attempts kept for throttling.
+"""Staff users with roles, their API tokens, second factors, and login attempts kept for
+throttling.
 
-A user's ``session_version`` is part of the id stored in their session cookie: raising it
+A user's second factor is a TOTP secret (RFC 6238) plus single-use recovery codes; the last
+accepted time step is kept so that a code seen once (over a shoulder, in a proxy log) cannot
+log in again. A user's ``session_version`` is part of the id stored in their session cookie: raising it
 (logout, password change, deactivation) ends every session of that user on the next
 request, in every server process. Login attempts live in the database so throttling holds
 across several app servers without another service.
@@ -35,6 +38,11 @@ class User(UserMixin, db.Model):
     # Curators who opt in get one email a day listing submissions waiting for review.
     review_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_sent_at: Mapped[datetime | None]
+    # Two-factor login: the base32 TOTP secret once confirmed, when it was confirmed, and the
+    # last accepted time step (codes of that step or earlier are refused as replays).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     role_links: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", order_by="UserRole.role", lazy="selectin"
@@ -48,6 +56,11 @@ class User(UserMixin, db.Model):
         """The user's roles in vocabulary order."""
         held = {link.role for link in self.role_links}
         return [role for role in Role if role in held]
+
+    @property
+    def has_two_factor(self) -> bool:
+        """True once the user has confirmed a TOTP authenticator."""
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     def has_role(self, *roles: Role) -> bool:
         """True when the user holds any of the given roles."""
@@ -90,6 +103,22 @@ class ApiToken(db.Model):
     def is_revoked(self) -> bool:
         """True once the token has been revoked."""
         return self.revoked_at is not None
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for a TOTP code when the authenticator is lost.
+
+    Only a salted SHA-256 of the code is stored: the codes are random (60 bits), so a fast
+    hash is as safe as argon2 here, and checking a login against ten of them stays cheap.
+    """
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class LoginAttempt(db.Model):
