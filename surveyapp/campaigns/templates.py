@@ -5,6 +5,12 @@ Coordinators write subject, plain-text and HTML bodies with placeholders
 ``{{ campaign }}``. Texts are rendered by Jinja's sandbox (HTML bodies autoescaped), so a
 template can neither reach into the application nor inject markup through a contact's name.
 Every email gets a footer with the opt-out link whatever the template says.
+
+A template may ask the renderer for little: it is at most a few pages long, uses the
+placeholders, conditions, a few text filters and loops over ``links`` only (no function
+calls, no repetition by ``*``), and renders to at most :data:`MAX_RENDERED_CHARS`, so one
+text can neither fill the worker's memory nor keep it looping (a 20 MB string or a loop of
+millions of steps was accepted before).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from surveyapp.i18n import N_
@@ -78,23 +84,86 @@ class TemplateProblem(ValueError):
     """An email template cannot be rendered; the message names the field."""
 
 
+# The longest text of each part a coordinator may write, in characters.
+MAX_TEMPLATE_CHARS = {"subject": 300, "text": 20_000, "html": 50_000}
+# The longest email body a template may render to.
+MAX_RENDERED_CHARS = 200_000
+# Filters that change a text without making it much longer.
+ALLOWED_FILTERS = frozenset(
+    {"capitalize", "default", "d", "e", "escape", "first", "last", "length", "lower"}
+    | {"striptags", "title", "trim", "upper"}
+)
+# What no email text needs and what lets a short text do unbounded work: calls (range,
+# cycler, methods), macros, repetition, powers and %-formatting ("%999999999s").
+_REFUSED = {
+    nodes.Call: "function calls",
+    nodes.CallBlock: "function calls",
+    nodes.Macro: "macros",
+    nodes.FilterBlock: "filter blocks",
+    nodes.Mul: "the * operator",
+    nodes.Pow: "the ** operator",
+    nodes.Mod: "the % operator",
+}
+
+
+def _refuse_costly(parsed: nodes.Template) -> None:
+    """Raise TemplateProblem for a feature that could make rendering unbounded."""
+    for node in parsed.find_all(tuple(_REFUSED)):
+        raise TemplateProblem(
+            f"{_REFUSED[type(node)]} cannot be used in an email text (line {node.lineno})"
+        )
+    for loop in parsed.find_all(nodes.For):
+        if not (isinstance(loop.iter, nodes.Name) and loop.iter.name == "links"):
+            raise TemplateProblem(f"loops may only go over links (line {loop.lineno})")
+        if loop.recursive or any(True for _ in loop.find_all(nodes.For)):
+            raise TemplateProblem(f"loops over links cannot be nested (line {loop.lineno})")
+    for applied in parsed.find_all(nodes.Filter):
+        if applied.name not in ALLOWED_FILTERS:
+            raise TemplateProblem(
+                f"the filter {applied.name!r} is not allowed (line {applied.lineno}); "
+                f"use {', '.join(sorted(ALLOWED_FILTERS))}"
+            )
+
+
 @lru_cache(maxsize=128)
 def _compiled(template: str, html: bool) -> Template:
-    """A template text compiled once in the sandbox (a campaign sends the same texts to
-    every contact; compiling them per email cost a third of the mail worker's time)."""
-    return (_HTML if html else _TEXT).from_string(template)
+    """A template text checked for costly features and compiled once in the sandbox (a
+    campaign sends the same texts to every contact; compiling them per email cost a third
+    of the mail worker's time). Texts stored before the checks existed are checked here
+    too, when they are first sent."""
+    if len(template) > MAX_TEMPLATE_CHARS["html"]:
+        raise TemplateProblem(f"the text is longer than {MAX_TEMPLATE_CHARS['html']} characters")
+    environment = _HTML if html else _TEXT
+    _refuse_costly(environment.parse(template))
+    return environment.from_string(template)
 
 
 def render(template: str, context: dict[str, Any], *, html: bool) -> str:
-    """Render one template text in the sandbox."""
-    return _compiled(template, html).render(**context)
+    """Render one template text in the sandbox, stopping once it exceeds
+    :data:`MAX_RENDERED_CHARS`."""
+    pieces: list[str] = []
+    length = 0
+    for piece in _compiled(template, html).generate(**context):
+        length += len(piece)
+        if length > MAX_RENDERED_CHARS:
+            raise TemplateProblem(f"the email would be longer than {MAX_RENDERED_CHARS} characters")
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def check(fields: dict[str, Any]) -> None:
-    """Raise TemplateProblem naming the first template that does not render."""
+    """Raise TemplateProblem naming the first template that does not render, is too long,
+    asks for costly work, or (a subject) holds a line break, which no email header can."""
     for name in DEFAULTS:
+        text, part = str(fields[name]), name.rsplit("_", 1)[1]
+        if len(text) > MAX_TEMPLATE_CHARS[part]:
+            raise TemplateProblem(f"{name}: longer than {MAX_TEMPLATE_CHARS[part]} characters")
+        if part == "subject" and ("\n" in text or "\r" in text):
+            raise TemplateProblem(f"{name}: a subject is one line; remove the line break")
         try:
-            render(str(fields[name]), SAMPLE, html=name.endswith("_html"))
+            render(text, SAMPLE, html=part == "html")
+        except TemplateProblem as exc:
+            raise TemplateProblem(f"{name}: {exc}") from exc
         except TemplateSyntaxError as exc:
             raise TemplateProblem(f"{name}: {exc.message} (line {exc.lineno})") from exc
         except UndefinedError as exc:
