@@ -17,6 +17,14 @@ from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 
+def has_line_break(text: str | None) -> bool:
+    """Whether ``text`` holds a line break. Text that ends up in an email header (a sender's
+    name, a subject, a campaign's or a contact's name) cannot: every email carrying it would
+    fail for good. A text input never sends one, but a crafted request or an imported cell
+    can."""
+    return text is not None and ("\n" in text or "\r" in text)
+
+
 def normalise_line_endings(text: str) -> str:
     """``text`` with CRLF and lone CR line endings replaced by LF."""
     if "\r" not in text:

@@ -8,26 +8,41 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Field,
     IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from surveyapp.campaigns.templates import DEFAULTS
 from surveyapp.definitions import available, load_definition
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.text_input import has_line_break
+
+
+def one_line(_form: FlaskForm, field: Field) -> None:
+    """Refuse a line break in a text that ends up in an email header (a name, a subject)."""
+    if isinstance(field.data, str) and has_line_break(field.data):
+        raise ValidationError(_l("This must be one line: remove the line break."))
 
 
 class ContactForm(FlaskForm):
     """One contact, added or edited by hand."""
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
-    name = StringField(_l("Contact person"), validators=[Optional(), Length(max=300)])
+    name = StringField(_l("Contact person"), validators=[Optional(), Length(max=300), one_line])
     institution_name = StringField(
-        _l("Institution (as they name it)"), validators=[Optional(), Length(max=500)]
+        _l("Institution (as they name it)"), validators=[Optional(), Length(max=500), one_line]
     )
     country = StringField(
         _l("Country"),
@@ -62,7 +77,7 @@ class ContactImportForm(FlaskForm):
 class CampaignForm(FlaskForm):
     """A campaign's settings and email texts."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), one_line])
     questionnaire = SelectField(
         _l("Questionnaire"),
         default="table1-v1",
@@ -70,7 +85,9 @@ class CampaignForm(FlaskForm):
     )
     opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
     closes_on = DateField(_l("Closes on"), validators=[DataRequired()])
-    sender_name = StringField(_l("Sender name"), validators=[DataRequired(), Length(max=200)])
+    sender_name = StringField(
+        _l("Sender name"), validators=[DataRequired(), Length(max=200), one_line]
+    )
     sender_email = EmailField(_l("Sender address"), validators=[DataRequired(), Email()])
     reply_to = EmailField(_l("Reply-to address"), validators=[Optional(), Email()])
     default_language = StringField(
@@ -85,7 +102,7 @@ class CampaignForm(FlaskForm):
     invitation_subject = StringField(
         _l("Invitation subject"),
         default=DEFAULTS["invitation_subject"],
-        validators=[DataRequired(), Length(max=300)],
+        validators=[DataRequired(), Length(max=300), one_line],
     )
     invitation_text = TextAreaField(
         _l("Invitation, plain text"),
@@ -98,7 +115,7 @@ class CampaignForm(FlaskForm):
     reminder_subject = StringField(
         _l("Reminder subject"),
         default=DEFAULTS["reminder_subject"],
-        validators=[DataRequired(), Length(max=300)],
+        validators=[DataRequired(), Length(max=300), one_line],
     )
     reminder_text = TextAreaField(
         _l("Reminder, plain text"), default=DEFAULTS["reminder_text"], validators=[DataRequired()]
@@ -127,12 +144,12 @@ class CampaignTextsForm(FlaskForm):
     """A campaign's invitation and reminder texts in one language."""
 
     invitation_subject = StringField(
-        _l("Invitation subject"), validators=[DataRequired(), Length(max=300)]
+        _l("Invitation subject"), validators=[DataRequired(), Length(max=300), one_line]
     )
     invitation_text = TextAreaField(_l("Invitation, plain text"), validators=[DataRequired()])
     invitation_html = TextAreaField(_l("Invitation, HTML"), validators=[DataRequired()])
     reminder_subject = StringField(
-        _l("Reminder subject"), validators=[DataRequired(), Length(max=300)]
+        _l("Reminder subject"), validators=[DataRequired(), Length(max=300), one_line]
     )
     reminder_text = TextAreaField(_l("Reminder, plain text"), validators=[DataRequired()])
     reminder_html = TextAreaField(_l("Reminder, HTML"), validators=[DataRequired()])

@@ -41,6 +41,7 @@ from surveyapp.mail.service import queue
 from surveyapp.registry import values
 from surveyapp.registry.models import Institution
 from surveyapp.tabular import ImportProblem, read_table
+from surveyapp.text_input import has_line_break
 from surveyapp.vocabulary import (
     InvitationStatus,
     LinkStatus,
@@ -218,6 +219,11 @@ def _contact_details(
         "name": cells.get("contact_person") or None,
         "institution_name": cells.get("institution") or None,
     }
+    for column in ("contact_person", "institution"):  # the name goes into email headers
+        if has_line_break(cells.get(column)):
+            problems.append(
+                ImportProblem(number, column, "holds a line break; write it on one line")
+            )
     country = cells.get("country", "")
     reading = values.read_country(country)
     if reading.problem:
@@ -250,7 +256,10 @@ def upsert_contact(
     language: str = "en",
     **_: Any,
 ) -> tuple[Contact, str]:
-    """Create or update the contact with this email; returns it and created/updated/unchanged."""
+    """Create or update the contact with this email; returns it and created/updated/unchanged.
+    A name with a line break is refused: emails carry it in their To header."""
+    if has_line_break(name) or has_line_break(institution_name):
+        raise CampaignError(_l("A contact's name must be one line: remove the line break."))
     contact = db.session.scalar(select(Contact).where(Contact.email == email))
     if contact is None:
         contact = Contact(
@@ -484,6 +493,7 @@ def create_campaign(
         ) from exc
     if not name:
         raise CampaignError(_l("A campaign needs a name."))
+    _refuse_line_breaks({"name": name, **settings})
     if db.session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
         raise CampaignError(_l("A campaign named %(name)s already exists.", name=repr(name)))
     opens_on = opens_on or utcnow().date()
@@ -519,9 +529,25 @@ def create_campaign(
     return campaign
 
 
+# A campaign's texts that its emails carry in a header (the subjects are checked with the
+# templates): a line break there would make every email of the campaign fail for good.
+_ONE_LINE = {"name": _l("The campaign's name"), "sender_name": _l("The sender name")}
+
+
+def _refuse_line_breaks(fields: dict[str, Any]) -> None:
+    """Raise CampaignError for a header text of the campaign holding a line break."""
+    for key, label in _ONE_LINE.items():
+        value = fields.get(key)
+        if isinstance(value, str) and has_line_break(value):
+            raise CampaignError(
+                _l("%(field)s must be one line: remove the line break.", field=label)
+            )
+
+
 def update_campaign(campaign: Campaign, *, actor: str, **settings: Any) -> None:
     """Change a campaign's settings; templates are checked before anything changes."""
     merged = {k: getattr(campaign, k) for k in email_templates.DEFAULTS} | settings
+    _refuse_line_breaks(settings)
     email_templates.check(merged)
     if settings.get("closes_on") and settings["closes_on"] < campaign.opens_on:
         raise CampaignError(_l("The campaign must close on or after the day it opens."))

@@ -484,7 +484,7 @@ def nominate(
 
     nomination = Nomination(
         invitation_id=invitation.id,
-        name=name.strip(),
+        name=" ".join(name.split()),  # one line: it becomes a contact's name in email headers
         country_code=country_code,
         website=(website or "").strip() or None,
         contact_email=contact_email,
