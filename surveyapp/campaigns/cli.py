@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from surveyapp.campaigns import service
+from surveyapp.campaigns import opt_out_tokens, service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.campaigns.service import mark_bounced
 from surveyapp.campaigns.templates import TemplateProblem
@@ -130,6 +130,22 @@ def tick_command() -> None:
     report = service.tick()
     db.session.commit()
     click.echo(report.summary())
+
+
+@campaigns_cli.command("unsubscribe")
+@click.argument("subject")
+def unsubscribe_command(subject: str) -> None:
+    """Opt out the contact of an unsubscribe emailed to the sender's mailbox: pass its
+    subject ("unsubscribe <token>") or the token alone. The token can do nothing else."""
+    try:
+        invitation = opt_out_tokens.invitation_to_opt_out(subject)
+    except service.InvalidLink:
+        fail("That is not the subject of one of our unsubscribe emails; nothing changed.")
+    service.opt_out(invitation, everything=False)
+    db.session.commit()
+    click.echo(
+        f"{invitation.contact.email} will receive no more emails about {invitation.campaign.name}."
+    )
 
 
 @mail_cli.command("ingest-bounces")

@@ -3,7 +3,8 @@
 Each email mints a fresh token for each of its invitations (so no token is stored in
 clear anywhere) and links to the site address from the settings, never to a request's Host
 header. It is multipart (plain text and HTML) with a Message-ID, ``List-Unsubscribe``
-(mailto and https), ``List-Unsubscribe-Post`` (RFC 8058) and a footer with the opt-out link.
+(mailto, whose subject carries an opt-out token that can do nothing else, and https),
+``List-Unsubscribe-Post`` (RFC 8058) and a footer with the opt-out link.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from surveyapp.campaigns import campaign_texts, templates
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
+from surveyapp.campaigns.opt_out_tokens import unsubscribe_subject
 from surveyapp.campaigns.service import is_open, is_reachable, mint_token, set_status
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
@@ -168,7 +170,7 @@ def _build(
     email["Date"] = format_datetime(utcnow())
     unsubscribe_mailbox = current_app.config["MAIL_UNSUBSCRIBE_ADDRESS"] or campaign.sender_email
     email["List-Unsubscribe"] = (
-        f"<mailto:{unsubscribe_mailbox}?subject={quote('unsubscribe ' + first['token'])}>, "
+        f"<mailto:{unsubscribe_mailbox}?subject={quote(unsubscribe_subject(invitations[0]))}>, "
         f"<{one_click}>"
     )
     email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
