@@ -45,6 +45,11 @@ class Config:
     API_MAX_PER_PAGE = 500
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
     IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
+    # An imported XLSX workbook (a zip archive) may unpack to at most this many bytes, and,
+    # above 1 MiB unpacked, to at most this many times its packed size: a few kilobytes
+    # can otherwise unpack to gigabytes (a "zip bomb").
+    IMPORT_MAX_UNCOMPRESSED_BYTES = _env_int("IMPORT_MAX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024)
+    IMPORT_MAX_COMPRESSION_RATIO = _env_int("IMPORT_MAX_COMPRESSION_RATIO", 100)
     DUPLICATE_NAME_THRESHOLD = _env_int("DUPLICATE_NAME_THRESHOLD", 88)
     # Folders of questionnaire definitions (forms/ first); colon-separated in the environment.
     QUESTIONNAIRE_DIRS = [

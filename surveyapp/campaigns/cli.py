@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -43,7 +44,9 @@ def import_command(file: Path) -> None:
     """Import contacts (columns institution, contact_person, email, country, language and
     optionally institution_id); bad rows are listed and skipped."""
     try:
-        report = service.import_contacts(file, actor=command_actor())
+        report = service.import_contacts(
+            file, actor=command_actor(), max_rows=current_app.config["IMPORT_MAX_ROWS"]
+        )
     except ImportFileError as exc:
         fail(str(exc))
     db.session.commit()

@@ -162,7 +162,9 @@ def contact_import() -> Any:
         path = Path(workdir) / f"{Path(upload.filename or 'contacts').stem[:80]}{suffix}"
         upload.save(path)
         try:
-            report = service.import_contacts(path, actor=current_user.email)
+            report = service.import_contacts(
+                path, actor=current_user.email, max_rows=current_app.config["IMPORT_MAX_ROWS"]
+            )
         except ImportFileError as exc:
             db.session.rollback()
             return render_template(
