@@ -105,11 +105,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def _refuse_nul_characters(app: Flask) -> None:
     """Refuse requests whose text carries NUL characters: no one types them, and the
-    database cannot store them (PostgreSQL text), so they would end as a server error."""
+    database cannot store them (PostgreSQL text), so they would end as a server error.
+    Every value of a repeated field counts, and so does an uploaded file's name, which no
+    file system accepts with a NUL (saving the upload would fail)."""
 
     @app.before_request
     def _no_nul() -> None:
-        values = [*request.args.values(), *request.form.values(), request.path]
+        values = [
+            *(value for _key, value in request.args.items(multi=True)),
+            *(value for _key, value in request.form.items(multi=True)),
+            *(upload.filename or "" for _key, upload in request.files.items(multi=True)),
+            request.path,
+        ]
         if any("\x00" in value for value in values):
             abort(400, description="The request contains a NUL character, which text cannot hold.")
 
@@ -146,6 +153,8 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.mail.cli import mail_cli
     from surveyapp.network import planner_views, readiness_views
     from surveyapp.network.cli import network_cli
+    from surveyapp.people.cli import people_cli
+    from surveyapp.people.views import blueprints as people_blueprints
     from surveyapp.questionnaire import cli as questionnaire_commands  # noqa: F401 (adds commands)
     from surveyapp.questionnaire import coordinator_views, public_views
     from surveyapp.questionnaire import emails as questionnaire_emails
@@ -187,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         coordinator_views.blueprint,
         readiness_views.blueprint,
         planner_views.blueprint,
+        *people_blueprints,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
@@ -200,6 +210,7 @@ def _register_blueprints(app: Flask) -> None:
         questionnaire_cli,
         vocabulary_cli,
         network_cli,
+        people_cli,
         backup.backup_command,
         backup.restore_command,
     ):
