@@ -67,6 +67,17 @@ class Config:
     LOGIN_WINDOW_MINUTES = _env_int("LOGIN_WINDOW_MINUTES", 15)
     LOGIN_MAX_FAILURES_PER_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
     LOGIN_MAX_FAILURES_PER_ADDRESS = _env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+    # Roles whose members must log in with a TOTP code after the password (comma-separated
+    # role names in the environment; empty for none). Anyone may set it up voluntarily.
+    TWO_FACTOR_ROLES: tuple[str, ...] = tuple(
+        role.strip()
+        for role in os.environ.get("TWO_FACTOR_ROLES", "admin").split(",")
+        if role.strip()
+    )
+    # The name authenticator apps show beside the account.
+    TWO_FACTOR_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "ATMP facility registry")
+    # How long, after a correct password, the code may be entered before starting again.
+    TWO_FACTOR_PENDING_MINUTES = _env_int("TWO_FACTOR_PENDING_MINUTES", 5)
     # Outgoing mail, with Flask-Mail's setting names.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
@@ -106,6 +117,17 @@ class Config:
     LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
     SUGGESTION_RATE_LIMIT = os.environ.get("SUGGESTION_RATE_LIMIT", "5 per hour")
     EMAIL_CHECK_DELIVERABILITY = _env_bool("EMAIL_CHECK_DELIVERABILITY", False)
+    # People's rights: whom to write about personal data (named on /privacy), the salt of
+    # the hash an erasure leaves in the audit log (SECRET_KEY when unset), and how long
+    # `flask people retention` keeps things (0 keeps them for good): contacts who never
+    # answered after this many closed campaigns, drafts never submitted, invitation timeline
+    # events, and superseded versions of approved submissions (days).
+    PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "privacy@example.org")
+    PRIVACY_HASH_SALT = os.environ.get("PRIVACY_HASH_SALT")
+    RETENTION_CONTACT_CAMPAIGNS = _env_int("RETENTION_CONTACT_CAMPAIGNS", 3)
+    RETENTION_DRAFT_DAYS = _env_int("RETENTION_DRAFT_DAYS", 365)
+    RETENTION_EVENT_DAYS = _env_int("RETENTION_EVENT_DAYS", 730)
+    RETENTION_VERSION_DAYS = _env_int("RETENTION_VERSION_DAYS", 730)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
@@ -132,6 +154,9 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_KIB = 8
     ARGON2_PARALLELISM = 1
+    # The suite's staff fixtures log in with a password only; the two-factor tests require
+    # the second factor themselves.
+    TWO_FACTOR_ROLES: tuple[str, ...] = ()
 
 
 class ProductionConfig(Config):

@@ -1,4 +1,5 @@
-"""Admins manage staff: add users, change their roles, deactivate, reset passwords."""
+"""Admins manage staff: add users, change their roles, deactivate, reset passwords and
+switch off the second factor of someone who lost their phone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from surveyapp.auth import service
+from surveyapp.auth import service, two_factor
 from surveyapp.auth.access import restrict
 from surveyapp.auth.forms import ConfirmForm, UserCreateForm, UserRolesForm
 from surveyapp.auth.models import User
@@ -126,3 +127,23 @@ def reset_password(user_id: int) -> Any:
     password = service.reset_password(user, actor=current_user)
     db.session.commit()
     return render_template("auth/password_once.html", user=user, password=password, created=False)
+
+
+@blueprint.post("/<int:user_id>/reset-two-factor")
+def reset_two_factor(user_id: int) -> Any:
+    """Switch off another staff member's two-factor login (a lost phone); their sessions end.
+
+    An admin cannot reset their own: whoever holds only their password must not be able to.
+    """
+    user = _user(user_id)
+    if ConfirmForm().validate_on_submit():
+        if user.id == current_user.id:
+            flash(_("Another admin must reset your own two-factor login."), "error")
+        else:
+            two_factor.reset(user, actor=current_user.email)
+            db.session.commit()
+            flash(
+                _("Two-factor login of %(email)s is off; they set it up again.", email=user.email),
+                "success",
+            )
+    return redirect(url_for("users.edit", user_id=user.id))

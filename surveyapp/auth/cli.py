@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from surveyapp.auth import service
+from surveyapp.auth import service, two_factor
 from surveyapp.auth.models import User, UserRole
 from surveyapp.auth.passwords import PasswordRejected
 from surveyapp.extensions import db
@@ -79,6 +79,20 @@ def create_first_admin_command(email: str) -> None:
     db.session.commit()
     click.echo(f"Created the first admin: {created.user.email}")
     click.echo(f"Password (shown once, store it now): {created.generated_password}")
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Switch off a user's two-factor login (lost phone and recovery codes), e.g. for the
+    only admin; their sessions end and they set it up again."""
+    user = service.find_user(email)
+    if user is None:
+        click.echo(f"No user has the email {email}.", err=True)
+        sys.exit(1)
+    two_factor.reset(user, actor=_actor())
+    db.session.commit()
+    click.echo(f"Two-factor login of {user.email} is off; it is set up again at the next login.")
 
 
 @users_cli.command("list")

@@ -1,4 +1,4 @@
-"""Staff forms for logging in, passwords, tokens and users: they check shape only."""
+"""Staff forms for logging in, second factors, passwords, tokens and users: shape only."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField(
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
+    )
+
+
+class TwoFactorCodeForm(FlaskForm):
+    """A code from the authenticator app (or, at login, a recovery code)."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"inputmode": "text", "spellcheck": "false", "autocapitalize": "off"},
     )
 
 

@@ -3,9 +3,9 @@ throttling.
 
 A user's second factor is a TOTP secret (RFC 6238) plus single-use recovery codes; the last
 accepted time step is kept so that a code seen once (over a shoulder, in a proxy log) cannot
-log in again. A user's ``session_version`` is part of the id stored in their session cookie: raising it
-(logout, password change, deactivation) ends every session of that user on the next
-request, in every server process. Login attempts live in the database so throttling holds
+log in again. A user's ``session_version`` is part of the id stored in their session cookie:
+raising it (logout, password change, deactivation) ends every session of that user on the
+next request, in every server process. Login attempts live in the database so throttling holds
 across several app servers without another service.
 """
 
