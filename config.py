@@ -117,6 +117,17 @@ class Config:
     LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
     SUGGESTION_RATE_LIMIT = os.environ.get("SUGGESTION_RATE_LIMIT", "5 per hour")
     EMAIL_CHECK_DELIVERABILITY = _env_bool("EMAIL_CHECK_DELIVERABILITY", False)
+    # People's rights: whom to write about personal data (named on /privacy), the salt of
+    # the hash an erasure leaves in the audit log (SECRET_KEY when unset), and how long
+    # `flask people retention` keeps things (0 keeps them for good): contacts who never
+    # answered after this many closed campaigns, drafts never submitted, invitation timeline
+    # events, and superseded versions of approved submissions (days).
+    PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "privacy@example.org")
+    PRIVACY_HASH_SALT = os.environ.get("PRIVACY_HASH_SALT")
+    RETENTION_CONTACT_CAMPAIGNS = _env_int("RETENTION_CONTACT_CAMPAIGNS", 3)
+    RETENTION_DRAFT_DAYS = _env_int("RETENTION_DRAFT_DAYS", 365)
+    RETENTION_EVENT_DAYS = _env_int("RETENTION_EVENT_DAYS", 730)
+    RETENTION_VERSION_DAYS = _env_int("RETENTION_VERSION_DAYS", 730)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)

@@ -153,6 +153,8 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.mail.cli import mail_cli
     from surveyapp.network import planner_views, readiness_views
     from surveyapp.network.cli import network_cli
+    from surveyapp.people.cli import people_cli
+    from surveyapp.people.views import blueprints as people_blueprints
     from surveyapp.questionnaire import cli as questionnaire_commands  # noqa: F401 (adds commands)
     from surveyapp.questionnaire import coordinator_views, public_views
     from surveyapp.questionnaire import emails as questionnaire_emails
@@ -194,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         coordinator_views.blueprint,
         readiness_views.blueprint,
         planner_views.blueprint,
+        *people_blueprints,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(api, url_prefix="/api/v1")
@@ -207,6 +210,7 @@ def _register_blueprints(app: Flask) -> None:
         questionnaire_cli,
         vocabulary_cli,
         network_cli,
+        people_cli,
         backup.backup_command,
         backup.restore_command,
     ):

@@ -4,7 +4,8 @@ what stands in its own package or below it.
 From the bottom: foundations (database, vocabulary, i18n, ...), the questionnaire
 definitions, history (versions and audit), staff accounts, mail, the registry, its
 releases, campaigns, the questionnaire's submissions, the review, the respondent's pages,
-dashboards, the Centres of Excellence network, the API.
+dashboards, the Centres of Excellence network, the API, and people's rights over their
+data (access, erasure, retention, consent), which read every area that stores personal data.
 A page that shows what a higher area owns gets it from that area (a template function the
 higher area adds, as the late answers on the campaign page), or lives in the higher area.
 Imports needed only for type hints (``if TYPE_CHECKING``) are free. Only the application
@@ -33,6 +34,7 @@ LAYERS = [
     "dashboard",
     "network",
     "api",
+    "people",
 ]
 FOUNDATIONS = {
     "paths",

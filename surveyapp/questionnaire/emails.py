@@ -1,4 +1,5 @@
-"""The confirmation email: a copy of the answers and a fresh link to amend them."""
+"""The confirmation email: a copy of the answers, a fresh link to amend them, and a link to
+withdraw the consent to publish the contact (as easy to withdraw as it was to give)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def _build(
     message: OutboxMessage, invitation: Invitation, version: SubmissionVersion
 ) -> EmailMessage:
     campaign, contact = invitation.campaign, invitation.contact
-    link = site_url(f"/i/{mint_token(invitation)}/thanks")
+    token = mint_token(invitation)
+    link = site_url(f"/i/{token}/thanks")
+    withdrawal = site_url(f"/i/{token}/withdraw-consent")
     sections = summary(definition_of(version.submission), version.answers)
     what = (
         _("You confirmed that the registry's entries are still correct.")
@@ -54,12 +57,13 @@ def _build(
         campaign=campaign.name,
     )
     amend = _("See or amend your answers until a curator takes them into review:")
+    withdraw = _("Withdraw your consent to be shown publicly, at any time:")
     text_lines = [dear, "", thanks, "", what, ""]
     for heading, rows in sections:
         text_lines.append(heading)
         text_lines += [f"  {label}: {value or '-'}" for label, value in rows]
         text_lines.append("")
-    text_lines += [f"{amend} {link}"]
+    text_lines += [f"{amend} {link}", "", f"{withdraw} {withdrawal}"]
     html = Markup("<p>{}</p><p>{}</p><p>{}</p>").format(dear, thanks, what)
     for heading, rows in sections:
         html += Markup("<h3>{}</h3><table>{}</table>").format(
@@ -70,6 +74,7 @@ def _build(
             ),
         )
     html += Markup('<p>{} <a href="{}">{}</a></p>').format(amend, link, link)
+    html += Markup('<p>{} <a href="{}">{}</a></p>').format(withdraw, withdrawal, withdrawal)
 
     email = EmailMessage()
     email["Subject"] = _("Your answers to %(campaign)s", campaign=campaign.name)

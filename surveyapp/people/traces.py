@@ -1,0 +1,129 @@
+"""Where an address or a name occurs anywhere in the database, and how to wipe it out.
+
+Personal data hides in free text and JSON as much as in named columns: an SMTP error quoting
+the address, a curator's comment naming the person, Table 1's printed text, a submission's
+answers, an audit event's details. Rather than trust a list of columns that the next feature
+outgrows, erasure and access both scan every text and JSON column of every table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Column, Enum, String, Table, Text, cast, func, or_, select, update
+
+from surveyapp.extensions import db
+
+ERASED = "[erased]"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One row whose column names the person: the table, the row's key and the value."""
+
+    table: str
+    column: str
+    key: dict[str, Any]
+    value: Any
+
+
+@dataclass
+class Needles:
+    """What identifies the person in stored text: the address and any names they went by."""
+
+    email: str
+    names: set[str] = field(default_factory=set)
+
+    @property
+    def all(self) -> list[str]:
+        """The address first, then names (only names long enough not to match by chance)."""
+        return [self.email, *sorted(n for n in self.names if len(n.strip()) >= 4)]
+
+
+def _text_columns(table: Table) -> list[Column[Any]]:
+    return [
+        column
+        for column in table.columns
+        if isinstance(column.type, String | Text | JSON) and not isinstance(column.type, Enum)
+    ]
+
+
+def _matches(column: Column[Any], needle: str) -> Any:
+    text = cast(column, Text) if isinstance(column.type, JSON) else column
+    return or_(
+        func.lower(text).contains(needle.lower(), autoescape=True),
+        text.contains(needle, autoescape=True),
+    )
+
+
+def find(needles: Needles, *, skip: Iterable[str] = ()) -> list[Trace]:
+    """Every (row, column) of every table whose text or JSON contains the address or a name."""
+    skipped = set(skip)
+    found: list[Trace] = []
+    for table in db.metadata.sorted_tables:
+        if table.name in skipped:
+            continue
+        keys = list(table.primary_key.columns)
+        for column in _text_columns(table):
+            condition = or_(*(_matches(column, n) for n in needles.all))
+            for row in db.session.execute(select(*keys, column).where(condition)):
+                key = {k.name: row[i] for i, k in enumerate(keys)}
+                found.append(Trace(table.name, column.name, key, row[len(keys)]))
+    return found
+
+
+def _lower_contains(text: str, needle: str) -> bool:
+    return needle.lower() in text.lower() or needle in text
+
+
+def _replace(text: str, needle: str) -> str:
+    """The text with every occurrence of the needle (in any case) replaced."""
+    lowered, target = text.lower(), needle.lower()
+    out, start = [], 0
+    while (at := lowered.find(target, start)) >= 0:
+        out.append(text[start:at] + ERASED)
+        start = at + len(target)
+    return "".join(out) + text[start:] if out else text.replace(needle, ERASED)
+
+
+def scrubbed(value: Any, needles: Needles) -> Any:
+    """The value with the person taken out: a string that is only the address or a name
+    becomes None (so no "[erased]" is taken for an address later), a longer one gets the
+    occurrences replaced; lists and objects are walked, keys included."""
+    if isinstance(value, str):
+        for needle in needles.all:
+            if value.strip().lower() == needle.lower():
+                return None
+        for needle in needles.all:
+            if _lower_contains(value, needle):
+                value = _replace(value, needle)
+        return value
+    if isinstance(value, list):
+        return [scrubbed(item, needles) for item in value]
+    if isinstance(value, dict):
+        return {scrubbed(k, needles) or ERASED: scrubbed(v, needles) for k, v in value.items()}
+    return value
+
+
+def wipe(traces: list[Trace], needles: Needles) -> int:
+    """Rewrite every traced value without the person, below the ORM: the audit log and
+    Table 1's printed text refuse ORM updates by design, and erasure is the one change the
+    law requires of them. Returns how many values changed."""
+    tables = {t.name: t for t in db.metadata.sorted_tables}
+    db.session.flush()
+    changed = 0
+    for trace in traces:
+        table = tables[trace.table]
+        column = table.columns[trace.column]
+        new = scrubbed(trace.value, needles)
+        if new is None and not column.nullable:
+            new = ERASED
+        if new == trace.value:
+            continue
+        condition = [table.columns[k] == v for k, v in trace.key.items()]
+        db.session.execute(update(table).where(*condition).values({column.name: new}))
+        changed += 1
+    db.session.expire_all()
+    return changed
