@@ -508,6 +508,40 @@ def form_data(definition: Definition, answers: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def _too_long(input_: Field) -> bool:
+    """Whether an input holds more characters than its field allows: a ``Length`` check
+    (Table 1's fields) or a generic text type's ``max_length`` (per line for a list)."""
+    text = input_.data
+    if not isinstance(text, str):
+        return False
+    for check in input_.validators:
+        if isinstance(check, Length) and check.max is not None and 0 <= check.max < len(text):
+            return True
+        if isinstance(check, _Answered) and check.field.max_length:
+            field = check.field
+            if field.type in ("text", "long_text") and len(text) > field.max_length:
+                return True
+            if field.type == "text_list" and generic.read(field, text).problem:
+                return True
+    return False
+
+
+def _leaves(field: Field) -> list[Field]:
+    """The inputs a field holds: itself, or those of its sub-form or of each of its blocks."""
+    if isinstance(field, FormField):
+        return [leaf for inner in field.form for leaf in _leaves(inner)]
+    if isinstance(field, FieldList):
+        return [leaf for block in field.entries for leaf in _leaves(block)]
+    return [field]
+
+
+def over_long(form: FlaskForm) -> list[Field]:
+    """The inputs of a validated questionnaire form whose text is longer than allowed, each
+    with its message beside it. Every button saves, so these limits hold for a draft as
+    for a submission: without them a 200-character field stored 2 MB."""
+    return [leaf for field in form for leaf in _leaves(field) if leaf.errors and _too_long(leaf)]
+
+
 def new_submit_key() -> str:
     """A key that makes a double submission of one rendering of the form count once."""
     return secrets.token_urlsafe(16)

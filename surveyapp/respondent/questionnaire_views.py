@@ -1,8 +1,10 @@
 """The questionnaire behind an invitation link: pre-filled, saved, submitted, amended.
 
 Every button saves what was typed. A validation error keeps every value and shows a
-message next to each field with a summary on top; an expired CSRF token keeps the input
-and asks to send it again. Works without JavaScript.
+message next to each field with a summary on top; an answer longer than its field allows
+stops the save itself (nothing is stored, every value is kept, the page says what to
+shorten); an expired CSRF token keeps the input and asks to send it again. Works without
+JavaScript.
 """
 
 from __future__ import annotations
@@ -173,6 +175,14 @@ def answer(token: str) -> Any:
     definition = service.definition_for(invitation)
     form = forms.questionnaire_form(definition)
     valid = form.validate()
+    if forms.over_long(form):
+        # Nothing is saved, so the draft never holds a part of what the page shows.
+        submission = service.submission_for(invitation, create=False)
+        notice = _(
+            "Nothing was saved yet: some answers are longer than allowed. Everything you "
+            "typed is still here; please shorten the answers marked below and save again."
+        )
+        return _render(invitation, submission, form, token, status=400, notice=notice)
     answers = forms.answers_from_form(definition, form)
     if closed:
         return _kept_late(
