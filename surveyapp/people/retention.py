@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased
 
 from surveyapp.campaigns.models import Campaign, Contact, Invitation, InvitationEvent
 from surveyapp.database import utcnow
@@ -103,10 +104,14 @@ def plan(now: datetime | None = None) -> RetentionPlan:
         )
     cutoff = _days("RETENTION_VERSION_DAYS", now)
     if cutoff is not None:
-        latest = (
-            select(func.max(SubmissionVersion.number))
-            .where(SubmissionVersion.submission_id == Submission.id)
-            .scalar_subquery()
+        later = aliased(SubmissionVersion)
+        superseded = (
+            select(later.id)
+            .where(
+                later.submission_id == SubmissionVersion.submission_id,
+                later.number > SubmissionVersion.number,
+            )
+            .exists()
         )
         found.versions = list(
             db.session.scalars(
@@ -115,12 +120,17 @@ def plan(now: datetime | None = None) -> RetentionPlan:
                 .where(
                     Submission.status == SubmissionStatus.APPROVED,
                     SubmissionVersion.submitted_at < cutoff,
-                    SubmissionVersion.number < latest,
+                    superseded,
                 )
                 .order_by(SubmissionVersion.id)
             )
         )
     return found
+
+
+def _chunks(ids: list[int], size: int = 1000) -> list[list[int]]:
+    """Ids in slices a statement can bind (databases cap the parameters of one query)."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def apply(found: RetentionPlan, *, actor: str) -> dict[str, int]:
@@ -139,12 +149,10 @@ def apply(found: RetentionPlan, *, actor: str) -> dict[str, int]:
         submission = db.session.get(Submission, submission_id)
         if submission is not None:
             db.session.delete(submission)
-    if found.events:
-        db.session.execute(delete(InvitationEvent).where(InvitationEvent.id.in_(found.events)))
-    if found.versions:
-        db.session.execute(
-            delete(SubmissionVersion).where(SubmissionVersion.id.in_(found.versions))
-        )
+    for chunk in _chunks(found.events):
+        db.session.execute(delete(InvitationEvent).where(InvitationEvent.id.in_(chunk)))
+    for chunk in _chunks(found.versions):
+        db.session.execute(delete(SubmissionVersion).where(SubmissionVersion.id.in_(chunk)))
     counts = found.counts()
     audit("people.retention", actor, **counts)
     db.session.flush()
