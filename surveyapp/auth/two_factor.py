@@ -126,6 +126,16 @@ def new_recovery_codes(user: User) -> list[str]:
     return [f"{c[:4]}-{c[4:8]}-{c[8:]}" for c in codes]
 
 
+def renew_recovery_codes(user: User, code: str, address: str) -> list[str]:
+    """New recovery codes in place of the old ones, for a user who proves again to hold the
+    authenticator (a current code, or a recovery code), so that a session left open does
+    not hand them out; returns the codes, to be shown once."""
+    verify_second_step(user, code, address)
+    codes = new_recovery_codes(user)
+    audit("user.recovery_codes_renew", user.email, target_type="user", target_id=user.id)
+    return codes
+
+
 def remaining_recovery_codes(user: User) -> int:
     """How many of the user's recovery codes are still unused."""
     return len(_unused_recovery_codes(user))

@@ -193,6 +193,7 @@ def two_factor_setup() -> Any:
         return render_template(
             "auth/two_factor.html",
             user=user,
+            form=TwoFactorCodeForm(),
             remaining=two_factor.remaining_recovery_codes(user),
         )
     return _render_enrolment(user, TwoFactorCodeForm())
@@ -236,12 +237,40 @@ def confirm_two_factor() -> Any:
             form.code.errors.append(str(exc))
         else:
             db.session.commit()
-            response = current_app.make_response(
-                render_template("auth/recovery_codes.html", codes=codes)
-            )
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return _recovery_codes_page(codes)
     return _render_enrolment(user, form), 400
+
+
+@account.post("/two-factor/recovery-codes")
+def renew_recovery_codes() -> Any:
+    """Replace one's recovery codes, with a current code; the new ones are shown once."""
+    user = current_user._get_current_object()
+    if not user.has_two_factor:
+        return redirect(url_for("account.two_factor_setup"))
+    form = TwoFactorCodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.renew_recovery_codes(
+                user, form.code.data, request.remote_addr or "unknown"
+            )
+        except two_factor.TwoFactorError as failure:
+            db.session.commit()  # the failed attempt counts
+            form.code.errors.append(str(failure))
+        else:
+            db.session.commit()
+            return _recovery_codes_page(codes)
+    return render_template(
+        "auth/two_factor.html",
+        user=user,
+        form=form,
+        remaining=two_factor.remaining_recovery_codes(user),
+    ), 400
+
+
+def _recovery_codes_page(codes: list[str]) -> Any:
+    response = current_app.make_response(render_template("auth/recovery_codes.html", codes=codes))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @account.post("/password")

@@ -186,6 +186,34 @@ def test_a_recovery_code_logs_in_once(app, enrolled, client, clock, ctx):
     assert two_factor.remaining_recovery_codes(find_user(email)) == 9
 
 
+def test_new_recovery_codes_need_a_current_code_and_replace_the_old_ones(
+    app, enrolled, client, clock, ctx
+):
+    email, secret, old = enrolled()
+    AuthActions(client).login(email)
+    enter_code(client, pyotp.TOTP(secret).at(NOW))
+    token = csrf_token(client, "/account/two-factor")
+    refused = client.post(
+        "/account/two-factor/recovery-codes", data={"csrf_token": token, "code": "999999"}
+    )
+    assert refused.status_code == 400
+    clock[0] = NOW + timedelta(seconds=30)
+    response = client.post(
+        "/account/two-factor/recovery-codes",
+        data={"csrf_token": token, "code": pyotp.TOTP(secret).at(clock[0])},
+    )
+    assert response.status_code == 200
+    new = re.findall(r'<code class="secret">([a-z0-9-]+)</code>', response.get_data(as_text=True))
+    assert len(new) == 10
+    assert not set(new) & set(old)
+    assert two_factor.remaining_recovery_codes(find_user(email)) == 10
+    assert [e.actor for e in events("user.recovery_codes_renew")] == [email]
+    other = AuthActions(app.test_client())
+    other.login(email)
+    assert enter_code(other.client, old[0]).status_code == 200  # the old ones are gone
+    assert enter_code(other.client, new[0]).status_code == 302
+
+
 def test_wrong_codes_are_throttled_and_a_correct_password_does_not_clear_them(
     app, enrolled, client, clock, ctx
 ):
