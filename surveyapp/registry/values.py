@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -99,12 +100,59 @@ def read_country(text: str) -> Reading:
         return Reading(None, f"no country is named {text!r}")
 
 
+# One label of a host name: letters and digits of any script, hyphens inside.
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+# A bare host name (two labels at least, an optional port), then nothing or a path.
+_BARE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+\.?(?::\d{{1,5}})?(?=[/?#]|\Z)")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+LINKED_SCHEMES = ("http", "https")
+WEBSITE_RULE = "only an http:// or https:// address or a host name such as www.example.org"
+
+
+def website_problem(text: str) -> str | None:
+    """Why a text cannot be a website, or None when it is one.
+
+    A website is an http:// or https:// address with a host, or a bare host name
+    (``www.example.org``, ``example.org/path``), which pages link as https. This is the
+    one rule every entry point (questionnaire, suggestion, nomination, imports, a
+    curator's edit) and every link applies: anything else (``javascript:``, ``data:``,
+    ``//host``, spaces or control characters a browser would silently drop) would be
+    published as a link that runs a script or leaves for an unnamed place.
+    """
+    if any(c.isspace() or unicodedata.category(c).startswith("C") for c in text):
+        return f"website {text!r} contains spaces or control characters"
+    if _BARE_HOST.match(text):
+        return None
+    scheme = _SCHEME.match(text)
+    if scheme is None:
+        return f"website {text!r} is not a web address: {WEBSITE_RULE} is allowed"
+    if scheme.group(1).lower() not in LINKED_SCHEMES:
+        return f"website {text!r} starts with {scheme.group(0)!r}: {WEBSITE_RULE} is allowed"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (reading it checks the port)
+    except ValueError:
+        parts = None
+    if parts is None or not text[scheme.end() :].startswith("//") or not parts.hostname:
+        return f"website {text!r} names no host after {scheme.group(0)}//"
+    return None
+
+
+def website_link(text: str | None) -> str | None:
+    """Where a link to a stored website points: an http(s) address as it is, a bare host
+    name as https, and nothing for a value that fails :func:`website_problem`."""
+    if not text or website_problem(text):
+        return None
+    return f"https://{text}" if _BARE_HOST.match(text) else text
+
+
 def read_website(text: str) -> Reading:
-    """A website as printed; addresses that look cut off are kept but flagged."""
+    """A website as printed: one failing :func:`website_problem` is not kept (the problem
+    says why); addresses that look cut off are kept but flagged."""
     if not text:
         return Reading(None)
-    if any(c.isspace() for c in text):
-        return Reading(text, f"website {text!r} contains spaces")
+    if problem := website_problem(text):
+        return Reading(None, problem)
     if text.endswith(("-", "?")):
         return Reading(text, f"website {text!r} looks cut off")
     return Reading(text)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from surveyapp.definitions import table1
+from surveyapp.registry.importer import TABLE1_CSV
 from surveyapp.registry.values import (
     disease_areas,
     read,
     render,
     split_terms,
     website_domain,
+    website_link,
+    website_problem,
 )
 from surveyapp.vocabulary import DiseaseArea
 
@@ -132,6 +137,68 @@ def test_cut_off_websites_are_kept_and_flagged(text):
     reading = read(field("website"), text)
     assert reading.value == text
     assert "cut off" in reading.problem
+
+
+# Values that would be links running a script, or leaving for an unnamed place.
+NOT_WEBSITES = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "jav a\r\nscript:alert(1)",
+    "\x01javascript:alert(1)",
+    "\u200bjavascript:alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "//evil.example",
+    "\\\\evil.example",
+    "ftp://files.example.org",
+    "http:evil.example",
+    "https://",
+    "https://javascript:alert(1)",
+    "example.org:alert(1)",
+    "localhost",
+    "not a website",
+]
+WEBSITES = [
+    ("https://x.org", "https://x.org"),
+    ("HTTP://X.ORG/path?a=1#top", "HTTP://X.ORG/path?a=1#top"),
+    ("www.x.org", "https://www.x.org"),
+    ("example.org/path", "https://example.org/path"),
+    ("example.org:8443/path", "https://example.org:8443/path"),
+    ("Pluristem.com", "https://Pluristem.com"),
+    ("universität-beispiel.de", "https://universität-beispiel.de"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_WEBSITES)
+def test_only_http_addresses_and_host_names_are_websites(text):
+    assert website_problem(text) is not None
+    assert website_link(text) is None
+    reading = read(field("website"), text)
+    assert reading.value is None
+    assert repr(text.strip()) in reading.problem
+
+
+@pytest.mark.parametrize(("text", "link"), WEBSITES)
+def test_websites_link_as_https_unless_they_say_http(text, link):
+    assert website_problem(text) is None
+    assert website_link(text) == link
+    assert read(field("website"), text).value == text
+
+
+def test_the_problem_says_what_is_wrong():
+    assert "starts with 'JaVaScRiPt:'" in website_problem("JaVaScRiPt:alert(1)")
+    assert "contains spaces or control characters" in website_problem("java\tscript:x")
+    assert "names no host after https://" in website_problem("https://")
+    assert "www.example.org" in website_problem("//evil.example")
+
+
+def test_every_website_table1_prints_is_one():
+    with TABLE1_CSV.open(encoding="utf-8") as handle:
+        printed = [row["website"] for row in csv.DictReader(handle) if row["website"]]
+    assert len(printed) > 50
+    assert [w for w in printed if website_problem(w)] == []
 
 
 @pytest.mark.parametrize(
