@@ -47,6 +47,7 @@ from surveyapp.definitions.vocabularies import choices as vocabulary_choices
 from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.registry import values
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
 
 MAX_ENTRIES = 30
@@ -71,9 +72,16 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _website(_form: Form, field: StringField) -> None:
+    """The registry's one rule for websites (:func:`values.website_problem`), so nothing
+    but an http(s) address or a host name is ever published as a link."""
     value = (field.data or "").strip()
-    if value and (" " in value or "." not in value):
-        raise ValidationError(_l("Enter a web address such as www.example.org."))
+    if value and values.website_problem(value):
+        raise ValidationError(
+            _l(
+                "Enter a web address that starts with http:// or https://, "
+                "or a host name such as www.example.org."
+            )
+        )
 
 
 def _length(definition: FieldDefinition) -> list[Any]:

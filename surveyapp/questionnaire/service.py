@@ -30,6 +30,7 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
 from surveyapp.questionnaire.models import Submission, SubmissionVersion
+from surveyapp.registry import values
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import controlled_value
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
@@ -39,6 +40,10 @@ EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus
 # enough for a page forgotten in a tab, short enough that an old link is no lasting key.
 LATE_GRACE = timedelta(days=30)
 CONSENT_NEEDED = _l("Please agree that the registry stores the contact details, or remove them.")
+WEBSITE_REFUSED = _l(
+    "Enter a web address that starts with http:// or https://, "
+    "or a host name such as www.example.org."
+)
 
 
 class QuestionnaireError(Exception):
@@ -470,6 +475,15 @@ def summary(
     return sections
 
 
+def _website(text: str | None) -> str | None:
+    """A website as typed, trimmed; one failing the registry's rule (see
+    :func:`values.website_problem`) is refused, as the forms refuse it."""
+    website = (text or "").strip() or None
+    if website and values.website_problem(website):
+        raise QuestionnaireError(WEBSITE_REFUSED)
+    return website
+
+
 def nominate(
     invitation: Invitation,
     *,
@@ -486,7 +500,7 @@ def nominate(
         invitation_id=invitation.id,
         name=" ".join(name.split()),  # one line: it becomes a contact's name in email headers
         country_code=country_code,
-        website=(website or "").strip() or None,
+        website=_website(website),
         contact_email=contact_email,
     )
     db.session.add(nomination)
@@ -528,6 +542,7 @@ def suggest(
         raise QuestionnaireError(
             _l("Please agree that we store your name and email to ask you about your suggestion.")
         )
+    _website(answers.get("institution", {}).get("website"))
     definition = load_definition()
     now = utcnow()
     submission = Submission(

@@ -16,7 +16,7 @@ from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.registry import cities, export, importer, merging
 from surveyapp.registry.models import Entry, Institution
-from surveyapp.registry.service import EntryFilters
+from surveyapp.registry.service import EntryFilters, flag_unlinkable_websites
 
 registry_cli = AppGroup("registry", help="Load, import and export the master registry.")
 
@@ -81,6 +81,34 @@ def load_cities_command() -> None:
     click.echo(report.summary())
     for line in report.kept or []:
         click.echo(f"  {line}")
+
+
+@registry_cli.command("check-websites")
+def check_websites_command() -> None:
+    """Flag for curation every stored website that is no http(s) address or host name
+    (a javascript: or data: value stored before such values were refused), and list them.
+
+    Pages show these as plain text until a curator corrects them. Audited; safe to run
+    again: an institution already flagged is not flagged twice.
+    """
+    found = flag_unlinkable_websites()
+    new = [f for f in found if f.new]
+    audit(
+        "registry.check_websites",
+        _actor(),
+        failing=len(found),
+        flagged=[f.institution.id for f in new],
+    )
+    db.session.commit()
+    for found_flag in found:
+        state = "flagged" if found_flag.new else "already flagged"
+        institution = found_flag.institution
+        click.echo(
+            f"{state}: institution {institution.id} ({institution.name}): {found_flag.problem}"
+        )
+    click.echo(
+        f"{len(found)} stored websites fail the rule; {len(new)} newly flagged for curation."
+    )
 
 
 @registry_cli.command("merge-institutions")

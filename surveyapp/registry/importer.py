@@ -4,7 +4,8 @@ A file is read and checked whole before anything is written: a malformed file (w
 header, bad encoding, unknown answer or country, an over-long row or cell) raises
 :class:`ImportFileError` listing each problem with its row and column, and nothing is
 imported. Values the mapping cannot read (``"100s"`` patients, a cut-off website) are kept
-as given and flagged for curation. Imports are idempotent: a second run changes nothing.
+as given and flagged for curation; a website that is no http(s) address or host name
+(``javascript:...``) refuses the file. Imports are idempotent: a second run changes nothing.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1.
 """
@@ -261,8 +262,9 @@ def _find_institution(name: str, country_code: str | None) -> Institution | None
 def _strict_problems(
     row: SourceRow, current: Entry | None, generic: dict[str, FieldDefinition]
 ) -> list[ImportProblem]:
-    """Country and answers must read to a vocabulary value (unless the text is unchanged);
-    a generic field's cell must read as its type (no printed text is kept for those)."""
+    """Country and answers must read to a vocabulary value and a website must pass the
+    registry's rule (unless the text is unchanged); a generic field's cell must read as
+    its type (no printed text is kept for those)."""
     problems = [
         ImportProblem(row.number, f.key, reading.problem)
         for f in generic.values()
@@ -275,6 +277,10 @@ def _strict_problems(
         reading = values.read(table1().field(key), text)
         if reading.problem:
             problems.append(ImportProblem(row.number, key, reading.problem))
+    website = row.cells.get("website", "").strip()
+    unchanged = current is not None and website == shown_text(current, "website").strip()
+    if website and not unchanged and (problem := values.website_problem(website)):
+        problems.append(ImportProblem(row.number, "website", problem))
     return problems
 
 

@@ -191,6 +191,7 @@ def change_fields(
             old_text: str | None = answers.render(field, old_value)
         else:
             _check_known(key)
+            _check_website(target, key, update.value)
             old_value, old_text = controlled_value(target, key), target.texts.get(key)
         if old_value == update.value and (old_text or "") == update.text:
             continue
@@ -225,6 +226,15 @@ def _table1_keys() -> set[str]:
 def _check_known(key: str) -> None:
     if key not in _RECORD_KEYS and key not in _table1_keys():
         raise RegistryError(f"{key!r} is no field of the registry")
+
+
+def _check_website(target: Target, key: str, value: Any) -> None:
+    """Refuse a website that fails the registry's rule, whoever writes it (an approved
+    answer stored before the rule, a restored old version): it would be published as a
+    link."""
+    website = isinstance(target, Institution) and key == "website" and value
+    if website and (problem := values.website_problem(str(value))):
+        raise FieldProblems({key: problem})
 
 
 def _checked(target: Target, field: FieldDefinition, update: FieldUpdate) -> FieldUpdate:
@@ -391,6 +401,56 @@ def flag(
     )
     db.session.add(new_flag)
     return new_flag
+
+
+@dataclass(frozen=True)
+class WebsiteFlag:
+    """A stored website failing the registry's rule, and whether this check flagged it
+    (False: an earlier check's flag for the same value is still open)."""
+
+    institution: Institution
+    problem: str
+    new: bool
+
+
+def flag_unlinkable_websites() -> list[WebsiteFlag]:
+    """Flag for curation every institution whose stored website fails
+    :func:`values.website_problem` (stored before the rule existed); pages show such a
+    value as plain text until a curator corrects it. Institutions merged into another are
+    left out. Running it again adds no second flag while the first is open; another
+    open flag on the website (a cut-off address) does not stand in for it, as its reason
+    would not say what is wrong now."""
+    stored = db.session.execute(
+        select(Institution.id, Institution.website)
+        .where(Institution.website.is_not(None), Institution.replaced_by_id.is_(None))
+        .order_by(Institution.id)
+    )
+    failing = [(i, p) for i, website in stored if (p := values.website_problem(website))]
+    found = []
+    for institution_id, problem in failing:
+        reason = f"{problem}; pages show it as plain text until it is corrected"
+        flagged = db.session.scalar(
+            select(CurationFlag.id).where(
+                CurationFlag.institution_id == institution_id,
+                CurationFlag.entry_id.is_(None),
+                CurationFlag.field == "website",
+                CurationFlag.reason == reason,
+                CurationFlag.resolved_at.is_(None),
+            )
+        )
+        if flagged is None:
+            db.session.add(
+                CurationFlag(
+                    kind=FlagKind.UNMAPPED_VALUE,
+                    institution_id=institution_id,
+                    field="website",
+                    reason=reason,
+                )
+            )
+        institution = db.session.get_one(Institution, institution_id)
+        found.append(WebsiteFlag(institution, problem, new=flagged is None))
+    db.session.flush()
+    return found
 
 
 def needs_curation_clause() -> Any:

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
@@ -33,13 +34,27 @@ from surveyapp.extensions import db
 from surveyapp.history.attribution import author
 from surveyapp.history.service import audit
 from surveyapp.i18n import country_label, gettext
-from surveyapp.registry import export, generic, service
+from surveyapp.registry import export, generic, service, values
 from surveyapp.registry.forms import RegistrySearchForm, options, search_form
 from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import country_name
 
 blueprint = Blueprint("registry", __name__)
+
+
+@blueprint.app_template_filter("website_link")
+def website_link(website: str | None) -> Markup:
+    """A stored website as every page shows it: a link only where
+    :func:`values.website_link` gives an http(s) address (a bare host name as https),
+    plain text otherwise, so a stored ``javascript:`` value is never a link. The one
+    place a template builds a website's ``href``: ``{{ institution.website|website_link }}``."""
+    if not website:
+        return Markup("")
+    href = values.website_link(website)
+    if href is None:
+        return escape(website)
+    return Markup('<a href="{}" rel="nofollow noopener">{}</a>').format(href, website)
 
 
 def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, dict[str, str], list[str]]:

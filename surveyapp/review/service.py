@@ -593,6 +593,16 @@ def _chosen(row: FieldRow, choice: FieldChoice) -> registry.FieldUpdate | None:
                 )
             return registry.FieldUpdate(reading.value, choice.custom.strip())
         case _:
+            website = row.field.type == "url" and row.submitted
+            if website and (problem := values.website_problem(str(row.submitted))):
+                raise ReviewError(
+                    _l(
+                        "%(field)s: the submitted value cannot be taken: %(problem)s. "
+                        "Keep the registry's value or type a corrected one.",
+                        field=row.field.label,
+                        problem=problem,
+                    )
+                )
             return registry.FieldUpdate(row.submitted, row.submitted_text)
 
 
