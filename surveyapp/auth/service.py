@@ -230,7 +230,9 @@ def authenticate(email: str, password: str, address: str) -> User:
     """The user for a correct email and password, unless throttled; raises LoginFailed.
 
     Failures are counted per account and per address in the database, so the limits hold
-    across server processes. Every attempt is audited with its real reason.
+    across server processes. Every attempt is audited with its real reason. For a user with
+    two-factor login the password is only the first step: the login (its audit event and
+    time) is recorded once the code is right.
     """
     config = current_app.config
     key = email.strip().lower()[:320]
@@ -265,6 +267,15 @@ def authenticate(email: str, password: str, address: str) -> User:
         raise LoginFailed(reason)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.has_two_factor:  # logged in only once the code is right (two_factor module)
+        audit(
+            "auth.password_accepted",
+            user.email,
+            remote_addr=address,
+            target_type="user",
+            target_id=user.id,
+        )
+        return user
     user.last_login_at = utcnow()
     audit("auth.login", user.email, remote_addr=address, target_type="user", target_id=user.id)
     return user

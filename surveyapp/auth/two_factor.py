@@ -130,7 +130,7 @@ def renew_recovery_codes(user: User, code: str, address: str) -> list[str]:
     """New recovery codes in place of the old ones, for a user who proves again to hold the
     authenticator (a current code, or a recovery code), so that a session left open does
     not hand them out; returns the codes, to be shown once."""
-    verify_second_step(user, code, address)
+    check_code(user, code, address)
     codes = new_recovery_codes(user)
     audit("user.recovery_codes_renew", user.email, target_type="user", target_id=user.id)
     return codes
@@ -183,8 +183,26 @@ def _throttled(user: User, address: str) -> bool:
 
 
 def verify_second_step(user: User, code: str, address: str, *, now: datetime | None = None) -> str:
-    """Accept a TOTP code or an unused recovery code for a user who gave the right password;
-    returns which ("totp" or "recovery"), or raises TwoFactorError.
+    """Complete the login of a user who gave the right password, with a TOTP code or an
+    unused recovery code; returns which ("totp" or "recovery"), or raises TwoFactorError.
+    The login is audited (and its time kept) only now, not at the password."""
+    now = now or utcnow()
+    method = check_code(user, code, address, now=now)
+    user.last_login_at = now
+    audit(
+        "auth.login",
+        user.email,
+        remote_addr=address,
+        second_factor=method,
+        target_type="user",
+        target_id=user.id,
+    )
+    return method
+
+
+def check_code(user: User, code: str, address: str, *, now: datetime | None = None) -> str:
+    """Accept a TOTP code or an unused recovery code of the user (using it up); returns
+    which ("totp" or "recovery"), or raises TwoFactorError, audited with its reason.
 
     The user's row is locked first, so that two requests with one code cannot both pass the
     replay check, nor both be counted before the limit (PostgreSQL; SQLite writes one at a time).
@@ -232,14 +250,6 @@ def verify_second_step(user: User, code: str, address: str, *, now: datetime | N
             target_id=locked.id,
         )
         raise TwoFactorError(reason)
-    audit(
-        "auth.two_factor",
-        locked.email,
-        remote_addr=address,
-        method=method,
-        target_type="user",
-        target_id=locked.id,
-    )
     return method
 
 

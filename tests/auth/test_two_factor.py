@@ -137,8 +137,11 @@ def test_the_password_alone_does_not_log_in_an_enrolled_user(
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
     assert client.get("/account/").status_code == 200
-    (event,) = events("auth.two_factor")
-    assert event.detail == {"method": "totp"}
+    (password,) = events("auth.password_accepted")
+    (login,) = events("auth.login")  # the login counts from the code on, not the password
+    assert password.id < login.id
+    assert login.detail == {"second_factor": "totp"}
+    assert find_user(email).last_login_at == NOW
     assert events("auth.two_factor_failed")[-1].detail == {"reason": "wrong code"}
 
 
@@ -176,7 +179,7 @@ def test_a_recovery_code_logs_in_once(app, enrolled, client, clock, ctx):
     response = enter_code(client, codes[3].upper().replace("-", " "))
     assert response.status_code == 302
     assert "9 remain" in client.get("/account/").get_data(as_text=True)
-    assert events("auth.two_factor")[-1].detail == {"method": "recovery"}
+    assert events("auth.login")[-1].detail == {"second_factor": "recovery"}
 
     other = AuthActions(app.test_client())
     other.login(email)
