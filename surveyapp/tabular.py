@@ -35,6 +35,9 @@ MAX_COMPRESSION_RATIO = 100
 # Below this many unpacked bytes a high compression ratio is harmless (a small, repetitive
 # sheet), so the ratio is only held against larger archives.
 RATIO_APPLIES_ABOVE = 1024 * 1024
+# A workbook holds a few dozen parts (sheets, styles, images); an archive of thousands of
+# tiny files is not a spreadsheet, and opening each would take a while.
+MAX_ARCHIVE_MEMBERS = 1_000
 _READ_CHUNK = 1024 * 1024
 
 
@@ -157,6 +160,12 @@ def _check_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise _refuse(
+                    path.name,
+                    f"the workbook holds {len(members)} parts, more than the "
+                    f"{MAX_ARCHIVE_MEMBERS} a spreadsheet has; save it again or as CSV",
+                )
             if sum(member.file_size for member in members) > limit:
                 raise _refuse(path.name, too_large)
             unpacked = 0

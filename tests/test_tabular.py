@@ -200,3 +200,11 @@ def test_a_file_that_is_no_archive_is_refused_as_unreadable(tmp_path, ctx):
     path = tmp_path / "fake.xlsx"
     path.write_bytes(b"email\na@example.org\n")
     assert "not a readable XLSX file" in refusal(path)
+
+
+def test_an_archive_of_thousands_of_parts_is_refused(tmp_path, ctx):
+    path = workbook(tmp_path / "parts.xlsx", [header("email")])
+    with zipfile.ZipFile(path, "a") as archive:
+        for number in range(1_000):
+            archive.writestr(f"xl/media/part{number}.bin", b"")
+    assert "the workbook holds 1006 parts, more than the 1000 a spreadsheet has" in refusal(path)
