@@ -239,6 +239,20 @@ def test_the_code_step_needs_a_correct_password_first(client, enrolled, ctx):
     assert response.headers["Location"] == "/login"
 
 
+def test_the_code_must_follow_the_password_within_minutes(
+    app, enrolled, client, clock, monkeypatch, ctx
+):
+    email, secret, _ = enrolled()
+    AuthActions(client).login(email)
+    token = csrf_token(client, "/login/code")
+    monkeypatch.setitem(app.config, "TWO_FACTOR_PENDING_MINUTES", -1)  # the minutes are over
+    response = client.post(
+        "/login/code", data={"csrf_token": token, "code": pyotp.TOTP(secret).at(NOW)}
+    )
+    assert response.headers["Location"] == "/login"
+    assert client.get("/account/").status_code == 302
+
+
 def test_an_admin_without_two_factor_must_set_it_up_before_anything_else(
     app, make_user, auth, client, required, clock, ctx
 ):
@@ -269,6 +283,13 @@ def test_roles_not_required_may_log_in_with_the_password_alone(
     make_user("ana@example.org", Role.CURATOR)
     auth.login("ana@example.org")
     assert client.get("/account/").status_code == 200
+
+
+def test_the_setting_can_require_it_of_any_role(app, make_user, auth, client, monkeypatch, ctx):
+    monkeypatch.setitem(app.config, "TWO_FACTOR_ROLES", ("admin", "curator"))
+    make_user("ana@example.org", Role.CURATOR)
+    auth.login("ana@example.org")
+    assert client.get("/account/").headers["Location"] == "/account/two-factor"
 
 
 def test_another_admin_resets_two_factor_login_with_an_audit_event(
