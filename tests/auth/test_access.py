@@ -19,6 +19,8 @@ PUBLIC_BLUEPRINTS = {
     "questionnaire",
     "suggest",
     "statistics",
+    "consent",
+    "privacy",
     None,
 }
 
@@ -57,6 +59,7 @@ def test_every_blueprint_is_public_on_purpose_or_restricted(app):
         "readiness",
         "network_planner",
         "release_staff",
+        "people",
     }
 
 
