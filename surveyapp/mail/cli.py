@@ -6,11 +6,13 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from contextlib import suppress
 from types import FrameType
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.extensions import db
 from surveyapp.mail.service import send_pending
@@ -27,10 +29,19 @@ def send_pending_command() -> None:
         sys.exit(1)
 
 
+# The longest a worker waits before trying a database that failed it again, in seconds.
+MAX_DATABASE_BACKOFF = 300
+
+
 @mail_cli.command("worker")
 @click.option("--once", is_flag=True, help="Stop when the outbox has nothing due.")
 def worker_command(once: bool) -> None:
-    """Keep sending due emails; several workers may run at once. Stops on SIGTERM/SIGINT."""
+    """Keep sending due emails; several workers may run at once. Stops on SIGTERM/SIGINT.
+
+    A database error (SQLite locked by a long write, PostgreSQL restarting) does not stop
+    it: the transaction is rolled back, the error logged, and the worker tries again after
+    a pause that doubles up to five minutes. A message the server accepted but that could
+    not be recorded is sent again once its lease expires, with the same Message-ID."""
     stopping = False
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -40,9 +51,18 @@ def worker_command(once: bool) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     poll = current_app.config["MAIL_WORKER_POLL_SECONDS"]
+    failures = 0
     click.echo("mail worker started")
     while not stopping:
-        report = send_pending()
+        try:
+            report = send_pending()
+        except SQLAlchemyError as exc:
+            failures += 1
+            pause = min(max(poll, 0.1) * 2 ** (failures - 1), MAX_DATABASE_BACKOFF)
+            _recover(exc, pause)
+            time.sleep(pause)
+            continue
+        failures = 0
         if report.sent or report.retrying or report.failed or report.cancelled:
             click.echo(report.summary())
         elif once:
@@ -51,3 +71,14 @@ def worker_command(once: bool) -> None:
             time.sleep(poll)
         db.session.remove()
     click.echo("mail worker stopped")
+
+
+def _recover(error: SQLAlchemyError, pause: float) -> None:
+    """Roll back after a database error and say so (the log, and the worker's output)."""
+    with suppress(SQLAlchemyError):  # the connection itself is gone: remove() discards it
+        db.session.rollback()
+    db.session.remove()
+    reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+    message = f"the database could not be used ({reason}); trying again in {pause:g} s"
+    current_app.logger.warning("mail worker: %s", message)
+    click.echo(message, err=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+import config
+from surveyapp import create_app
 from surveyapp.campaigns import service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.database import utcnow
@@ -232,3 +236,44 @@ def test_a_login_failure_at_the_mail_server_keeps_every_message(
         "cannot connect to the mail server" in m.last_error
         for m in db.session.scalars(select(OutboxMessage))
     )
+
+
+@pytest.mark.committed
+def test_the_worker_outlives_a_locked_database_and_then_sends(
+    app, campaign, make_contact, mailbox, tmp_path
+):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reproduces SQLite's database-wide write lock held by a long write")
+    queued(campaign, make_contact, 2)
+    db.session.rollback()  # the test's own transaction ends: only the writer below holds the lock
+
+    class Impatient(config.TestingConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        SQLITE_BUSY_TIMEOUT_MS = 50
+        MAIL_WORKER_POLL_SECONDS = 0.05
+        MAIL_SERVER = app.config["MAIL_SERVER"]
+        MAIL_PORT = app.config["MAIL_PORT"]
+        MAIL_TIMEOUT = 5
+
+    worker_app = create_app(Impatient)
+    # another process's long write (an import) holds the write lock for a while
+    writer = sqlite3.connect(
+        make_url(Impatient.SQLALCHEMY_DATABASE_URI).database, check_same_thread=False
+    )
+    writer.isolation_level = None
+    writer.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(1.0, writer.rollback)
+    release.start()
+    try:
+        with worker_app.app_context():  # else the command would run in the test's own app
+            result = worker_app.test_cli_runner().invoke(args=["mail", "worker", "--once"])
+    finally:
+        release.join()
+        writer.close()
+        with worker_app.app_context():
+            db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "the database could not be used (database is locked); trying again in" in result.output
+    assert "2 sent, 0 to retry, 0 failed" in result.output
+    assert result.output.strip().endswith("mail worker stopped")
+    assert len(mailbox.messages) == 2
