@@ -41,6 +41,11 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    # How many reverse proxies stand in front of the app servers (nginx: 1). Their
+    # X-Forwarded-For and X-Forwarded-Proto then give the client's address and scheme, which
+    # login throttling, rate limits and the audit log use; 0 trusts no such header (a client
+    # could write it), and every client behind a proxy then shares the proxy's address.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     REGISTRY_PAGE_SIZE = _env_int("REGISTRY_PAGE_SIZE", 50)
     API_MAX_PER_PAGE = 500
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)

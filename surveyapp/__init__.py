@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from flask import Flask, abort, redirect, render_template, request, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from surveyapp import backup, definitions, i18n, logs
@@ -50,6 +51,9 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
     )
     app.request_class = TextRequest
     app.config.from_object(config)
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.url_map.converters["int"] = IdConverter
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
