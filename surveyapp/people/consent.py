@@ -4,19 +4,37 @@ Withdrawing must be as easy as giving: the link they were emailed after submitti
 the thanks page) is enough, and the change is immediate. The submission and each of its
 versions stop carrying the consent, so a later approval cannot publish the contact again,
 and every registry entry the submission covers or that names the respondent hides it.
+The link keeps working for this after the invitation expired (withdrawing can only publish
+less); a revoked link (a leaked one, an erased person's) is as dead here as everywhere.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.models import Invitation, InvitationToken
+from surveyapp.campaigns.service import InvalidLink, token_hash
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import service as registry
 from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import ChangeSource
+
+
+def invitation_of(token: str) -> Invitation:
+    """The invitation a link token belongs to, expired or not; InvalidLink when the token
+    is unknown or its invitation revoked."""
+    if not token or len(token) > 100:
+        raise InvalidLink
+    invitation = db.session.scalar(
+        select(Invitation)
+        .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
+        .where(InvitationToken.token_hash == token_hash(token))
+    )
+    if invitation is None or invitation.revoked_at is not None:
+        raise InvalidLink
+    return invitation
 
 
 def _submission_of(invitation: Invitation) -> Submission | None:

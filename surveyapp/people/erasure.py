@@ -69,6 +69,8 @@ def needles_for(email: str) -> Needles:
     """The address and the names stored with it (contact, registry entries, suggestions,
     staff account), which erasure wipes and access reports."""
     email = normalised(email)
+    if "@" not in email:
+        raise PeopleError(_l("Give an email address."))
     names: set[str] = set()
     contact = db.session.scalar(select(Contact).where(Contact.email == email))
     if contact is not None and contact.name:

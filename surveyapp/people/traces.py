@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Enum, String, Table, Text, cast, func, or_, select, update
 
+from surveyapp.database import utcnow
 from surveyapp.extensions import db
 
 ERASED = "[erased]"
@@ -123,7 +124,12 @@ def wipe(traces: list[Trace], needles: Needles) -> int:
         if new == trace.value:
             continue
         condition = [table.columns[k] == v for k, v in trace.key.items()]
-        db.session.execute(update(table).where(*condition).values({column.name: new}))
+        values: dict[str, Any] = {column.name: new}
+        if "updated_at" in table.columns:  # API clients fetch what changed since
+            values["updated_at"] = utcnow()
+        if "row_version" in table.columns:  # a form opened before cannot write it back
+            values["row_version"] = table.columns["row_version"] + 1
+        db.session.execute(update(table).where(*condition).values(values))
         changed += 1
     db.session.expire_all()
     return changed

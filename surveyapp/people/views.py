@@ -25,10 +25,11 @@ from flask_login import current_user
 from surveyapp.auth.access import restrict
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
+from surveyapp.i18n import use_language_of
 from surveyapp.people import consent, erasure
 from surveyapp.people.disclosure import disclosure, export_document
 from surveyapp.people.forms import ErasureForm, PersonForm, WithdrawalForm
-from surveyapp.respondent.link_views import invitation_of, protect_capability_links
+from surveyapp.respondent.link_views import protect_capability_links
 from surveyapp.vocabulary import Role
 
 staff = Blueprint("people", __name__, url_prefix="/admin/people")
@@ -92,6 +93,8 @@ def erase() -> Any:
             flash(_("Everything stored about that address has been erased."), "success")
             return redirect(url_for("people.index"))
     email = erasure.normalised(form.email.data or "")
+    if "@" not in email:
+        return redirect(url_for("people.index"))
     document = disclosure(email)
     return render_template(
         "people/erase.html", email=email, document=document, summary=_summary(document), form=form
@@ -101,7 +104,8 @@ def erase() -> Any:
 @links.route("/<token>/withdraw-consent", methods=["GET", "POST"])
 def withdraw_consent(token: str) -> Any:
     """A GET shows the button; the POST withdraws the consent to publish at once."""
-    invitation = invitation_of(token, before_opening=True)
+    invitation = consent.invitation_of(token)
+    use_language_of(invitation.contact.language)
     form = WithdrawalForm()
     if form.validate_on_submit():
         consent.withdraw(invitation)

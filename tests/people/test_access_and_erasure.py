@@ -8,12 +8,15 @@ import json
 
 from sqlalchemy import JSON, Enum, String, Text, select
 
+from surveyapp.auth.models import User
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Contact, Invitation
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
+from surveyapp.history.service import audit
 from surveyapp.people.erasure import address_hash, is_erased
 from surveyapp.registry.models import Entry
+from surveyapp.vocabulary import Role
 from tests.conftest import csrf_token
 from tests.people.conftest import ADMIN, EMAIL, NAME
 
@@ -150,3 +153,17 @@ def test_an_admin_cannot_erase_their_own_account_while_using_it(client, admin):
     )
     assert response.status_code == 302
     assert "cannot erase your own" in client.get(page).get_data(as_text=True)
+
+
+def test_erasing_a_staff_member_closes_their_account_and_wipes_their_name_from_history(
+    runner, journey, make_user
+):
+    curator = make_user("leaving.curator@example.org", Role.CURATOR)
+    audit("registry.note", curator, detail=f"checked by {curator}")
+    db.session.commit()
+    result = runner.invoke(args=["people", "erase", curator, "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert rows_naming(curator) == []
+    (account,) = db.session.scalars(select(User).where(User.email.like("erased-%"))).all()
+    assert not account.active

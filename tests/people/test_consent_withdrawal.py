@@ -4,9 +4,13 @@ shows the button, the POST hides the contact at once; a bad link gets the one 40
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from surveyapp.campaigns import service as campaigns
+from surveyapp.campaigns.models import Invitation
+from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.questionnaire.models import Submission
@@ -78,3 +82,18 @@ def test_the_privacy_notice_states_the_retention_and_whom_to_ask(client, app, mo
     assert "dpo@registry.example.org" in html
     assert "after 123 days" in html and "after 4 closed campaigns" in html
     assert 'href="/privacy"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_link_withdraws_after_the_invitation_expired_but_not_once_revoked(client, journey):
+    invitation = db.session.get(Invitation, journey.invitation_id)
+    invitation.expires_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    path = f"/i/{journey.token}/withdraw-consent"
+    assert client.get(f"/i/{journey.token}").status_code == 404
+    assert client.get(path).status_code == 200
+    assert client.post(path, data={"csrf_token": csrf_token(client, path)}).status_code == 200
+    assert shown_entries() == []
+
+    campaigns.revoke(db.session.get(Invitation, journey.invitation_id), actor="test")
+    db.session.commit()
+    assert client.get(path).status_code == 404
