@@ -44,6 +44,8 @@ def erase_command(email: str, yes: bool) -> None:
     db.session.commit()
     counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in report.counts().items())
     click.echo(f"Erased {report.address_hash[:12]}… ({counts})")
+    for name in erasure.discard_snapshots():
+        click.echo(f"Deleted the XLSX snapshot {name}: rebuild it with flask registry build-xlsx")
 
 
 @people_cli.command("retention")

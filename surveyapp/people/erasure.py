@@ -27,6 +27,7 @@ from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.people.traces import Needles, find, wipe
 from surveyapp.questionnaire.models import Submission
+from surveyapp.registry import export
 from surveyapp.registry import service as registry
 from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import ChangeSource
@@ -220,6 +221,19 @@ def erase(email: str, *, actor: str) -> ErasureReport:
     )
     db.session.flush()
     return report
+
+
+def discard_snapshots() -> list[str]:
+    """Delete the registry's XLSX snapshots (the staff's holds every contact, the public one
+    those who consented): built before the erasure, they would keep the person until the
+    next `flask registry build-xlsx`. Called once the erasure is committed."""
+    removed = []
+    for include_personal in (True, False):
+        path = export.snapshot_path(include_personal)
+        if path.exists():
+            path.unlink()
+            removed.append(path.name)
+    return removed
 
 
 @event.listens_for(Contact, "before_insert")

@@ -90,6 +90,7 @@ def erase() -> Any:
                 flash(str(exc), "error")
                 return redirect(url_for("people.index"))
             db.session.commit()
+            erasure.discard_snapshots()
             flash(_("Everything stored about that address has been erased."), "success")
             return redirect(url_for("people.index"))
     email = erasure.normalised(form.email.data or "")

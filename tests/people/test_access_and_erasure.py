@@ -15,6 +15,7 @@ from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.history.service import audit
 from surveyapp.people.erasure import address_hash, is_erased
+from surveyapp.registry import export
 from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import Role
 from tests.conftest import csrf_token
@@ -82,10 +83,16 @@ def test_the_staff_page_exports_for_admins_only(client, journey, auth, make_user
     assert client.get(page).status_code == 403
 
 
-def test_erasure_leaves_no_trace_of_the_person_but_a_hashed_audit_record(runner, journey):
+def test_erasure_leaves_no_trace_of_the_person_but_a_hashed_audit_record(
+    runner, journey, xlsx_snapshot
+):
     assert rows_naming(EMAIL, NAME)
+    assert runner.invoke(args=["registry", "build-xlsx", "--include-personal"]).exit_code == 0
+    staff_snapshot = export.snapshot_path(include_personal=True)
+    assert staff_snapshot.exists()
     result = runner.invoke(args=["people", "erase", EMAIL, "--yes"])
     assert result.exit_code == 0, result.output
+    assert not staff_snapshot.exists(), "the staff's XLSX named the person"
     db.session.expire_all()
 
     assert rows_naming(EMAIL, NAME) == []
