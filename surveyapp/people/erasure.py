@@ -211,7 +211,14 @@ def erase(email: str, *, actor: str) -> ErasureReport:
         report.staff_account = True
 
     db.session.flush()
-    report.values_rewritten = wipe(find(needles), needles)
+    traces = find(needles)
+    report.values_rewritten = wipe(traces, needles)
+    # Derived search text is derived again: wiping a name inside it must not take an
+    # institution's name (which may hold a person's) out of search.
+    for entry_id in {t.key["id"] for t in traces if t.table == "entry"}:
+        entry = db.session.get(Entry, entry_id)
+        if entry is not None:
+            registry.refresh_search_text(entry)
     audit(
         "people.erase",
         actor,

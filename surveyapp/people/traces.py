@@ -39,8 +39,19 @@ class Needles:
 
     @property
     def all(self) -> list[str]:
-        """The address first, then names (only names long enough not to match by chance)."""
-        return [self.email, *sorted(n for n in self.names if len(n.strip()) >= 4)]
+        """The address first, then names: only full names (two words or more, eight letters
+        or more), since a lone "Anna" would also hit "St. Anna Kinderspital"."""
+        full = [n.strip() for n in self.names if len(n.split()) >= 2 and len(n.strip()) >= 8]
+        return [self.email, *sorted(full)]
+
+    def address_only(self) -> Needles:
+        """The address without the names."""
+        return Needles(self.email)
+
+
+# An institution's name is never a person's, even when it holds one ("Fondazione Anna
+# Rossi"): in these tables only the address is looked for.
+ADDRESS_ONLY_TABLES = frozenset({"institution"})
 
 
 def _text_columns(table: Table) -> list[Column[Any]]:
@@ -59,6 +70,11 @@ def _matches(column: Column[Any], needle: str) -> Any:
     )
 
 
+def needles_in(table: str, needles: Needles) -> Needles:
+    """What is looked for in one table."""
+    return needles.address_only() if table in ADDRESS_ONLY_TABLES else needles
+
+
 def find(needles: Needles, *, skip: Iterable[str] = ()) -> list[Trace]:
     """Every (row, column) of every table whose text or JSON contains the address or a name."""
     skipped = set(skip)
@@ -67,8 +83,9 @@ def find(needles: Needles, *, skip: Iterable[str] = ()) -> list[Trace]:
         if table.name in skipped:
             continue
         keys = list(table.primary_key.columns)
+        looked_for = needles_in(table.name, needles)
         for column in _text_columns(table):
-            condition = or_(*(_matches(column, n) for n in needles.all))
+            condition = or_(*(_matches(column, n) for n in looked_for.all))
             for row in db.session.execute(select(*keys, column).where(condition)):
                 key = {k.name: row[i] for i, k in enumerate(keys)}
                 found.append(Trace(table.name, column.name, key, row[len(keys)]))
@@ -118,7 +135,7 @@ def wipe(traces: list[Trace], needles: Needles) -> int:
     for trace in traces:
         table = tables[trace.table]
         column = table.columns[trace.column]
-        new = scrubbed(trace.value, needles)
+        new = scrubbed(trace.value, needles_in(trace.table, needles))
         if new is None and not column.nullable:
             new = ERASED
         if new == trace.value:

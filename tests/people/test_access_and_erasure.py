@@ -174,3 +174,21 @@ def test_erasing_a_staff_member_closes_their_account_and_wipes_their_name_from_h
     assert rows_naming(curator) == []
     (account,) = db.session.scalars(select(User).where(User.email.like("erased-%"))).all()
     assert not account.active
+
+
+def test_erasure_keeps_the_institution_even_when_it_bears_the_persons_name(runner, make_entry, ctx):
+    entry_id = make_entry(
+        "Fondazione Anna Rossi",
+        "IT",
+        contact_person="Anna Rossi",
+        contact_email="anna.rossi@example.it",
+        diseases_targeted="Leukaemia",
+    )
+    result = runner.invoke(args=["people", "erase", "anna.rossi@example.it", "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    entry = db.session.get(Entry, entry_id)
+    assert entry.institution.name == "Fondazione Anna Rossi"
+    assert "fondazione anna rossi" in entry.search_text
+    assert entry.contact_person is None and entry.contact_email is None
+    assert entry.diseases_targeted
