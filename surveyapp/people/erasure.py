@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -104,8 +104,6 @@ class ErasureReport:
     entries_cleared: int = 0
     emails_dropped: int = 0
     values_rewritten: int = 0
-    names: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int | bool]:
         """The report as audit details."""
@@ -178,12 +176,22 @@ def erase(email: str, *, actor: str) -> ErasureReport:
     if normalised(actor) == email:
         raise PeopleError(_l("You cannot erase your own staff account while using it."))
     needles = needles_for(email)
-    report = ErasureReport(address_hash=address_hash(email), names=len(needles.names))
+    report = ErasureReport(address_hash=address_hash(email))
 
     contact = db.session.scalar(select(Contact).where(Contact.email == email))
     if contact is not None:
         report.invitations_revoked = retire_contact(contact, email, ERASED_PREFIX)
         report.contact = True
+    elif not is_erased(email):  # the stub alone keeps a later import of the address silent
+        db.session.add(
+            Contact(
+                email=stub_address(email),
+                active=False,
+                opted_out_at=utcnow(),
+                source=ERASED_PREFIX,
+                links=[],
+            )
+        )
     report.emails_dropped = _drop_emails(contact.id if contact else None, email)
     for submission in db.session.scalars(
         select(Submission).where(func.lower(Submission.submitter_email) == email)

@@ -192,3 +192,13 @@ def test_erasure_keeps_the_institution_even_when_it_bears_the_persons_name(runne
     assert "fondazione anna rossi" in entry.search_text
     assert entry.contact_person is None and entry.contact_email is None
     assert entry.diseases_targeted
+    # never a contact, yet a later import of the address stays unreachable
+    contact, _ = campaigns.upsert_contact("anna.rossi@example.it", source="a later import")
+    db.session.flush()
+    assert not campaigns.is_reachable(contact)
+
+
+def test_the_erase_command_asks_first_and_a_no_changes_nothing(runner, journey):
+    result = runner.invoke(args=["people", "erase", EMAIL], input="n\n")
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert db.session.scalar(select(Contact).where(Contact.email == EMAIL)) is not None
