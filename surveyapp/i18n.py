@@ -30,7 +30,7 @@ babel = Babel()
 
 
 def counted(number: int, singular: str, plural: str) -> str:
-    """"1 row", "2 rows": a count with its noun, for the command line's English summaries
+    """ "1 row", "2 rows": a count with its noun, for the command line's English summaries
     (commands speak English only; pages use ``ngettext``)."""
     return f"{number} {singular if number == 1 else plural}"
 
@@ -112,7 +112,8 @@ def init_app(app: Flask) -> None:
     def _languages() -> dict[str, object]:
         def language_url(code: str) -> str:
             """This page in another language."""
-            args = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
+            # the page's own path arguments win over query arguments of the same name
+            args = {**request.args.to_dict(), **(request.view_args or {}), "lang": code}
             return url_for(request.endpoint or "registry.index", **args)
 
         return {

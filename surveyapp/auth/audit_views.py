@@ -19,6 +19,7 @@ from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.history.service import audit
 from surveyapp.pagination import page_number, paginate
+from surveyapp.routing import id_from
 from surveyapp.tabular import neutralise
 from surveyapp.vocabulary import Role
 
@@ -41,7 +42,7 @@ def _filtered() -> Select[tuple[AuditEvent]]:
     action = request.args.get("action", "").strip()
     actor = request.args.get("actor", "").strip().lower()
     target_type = request.args.get("target_type", "").strip()
-    target_id = request.args.get("target_id", "").strip()
+    target_id = id_from(request.args.get("target_id", "").strip())
     since, until = _day("since"), _day("until", end=True)
     if action:
         query = query.where(AuditEvent.action == action)
@@ -49,8 +50,8 @@ def _filtered() -> Select[tuple[AuditEvent]]:
         query = query.where(func.lower(AuditEvent.actor).contains(actor, autoescape=True))
     if target_type:
         query = query.where(AuditEvent.target_type == target_type)
-    if target_id.isdigit():
-        query = query.where(AuditEvent.target_id == int(target_id))
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
     if since:
         query = query.where(AuditEvent.created_at >= since)
     if until:

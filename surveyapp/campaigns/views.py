@@ -47,6 +47,7 @@ from surveyapp.i18n import gettext as _
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
+from surveyapp.routing import id_from
 from surveyapp.tabular import ImportFileError
 from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, Role
 
@@ -599,9 +600,8 @@ def campaign_preview(campaign_id: int) -> str:
     from surveyapp.campaigns import templates
 
     campaign = _campaign(campaign_id)
-    contact = None
-    if request.args.get("contact_id", "").isdigit():
-        contact = db.session.get(Contact, int(request.args["contact_id"]))
+    contact_id = id_from(request.args.get("contact_id"))
+    contact = db.session.get(Contact, contact_id) if contact_id else None
     institutions = contact.confirmed_institutions if contact else []
     context = dict(templates.SAMPLE)
     context |= {"campaign": campaign.name, "deadline": emails.deadline(campaign)}

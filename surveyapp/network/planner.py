@@ -239,7 +239,7 @@ def parse_ids(values: Iterable[str | int]) -> tuple[int, ...]:
         for token in re.split(r"[\s,;]+", str(value).strip()):
             if not token:
                 continue
-            if not token.isdigit():
+            if not (token.isascii() and token.isdigit()):
                 raise PlanError(_("%(value)s is not an institution number.", value=token))
             if int(token) not in ids:
                 ids.append(int(token))

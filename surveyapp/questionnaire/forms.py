@@ -48,6 +48,7 @@ from surveyapp.i18n import country_label
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry import values
+from surveyapp.routing import id_from
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
 
 MAX_ENTRIES = 30
@@ -469,7 +470,7 @@ def answers_from_form(definition: Definition, form: FlaskForm) -> dict[str, Any]
         entry_id = block.form.entry_id.data
         entries.append(
             {
-                "entry_id": int(entry_id) if entry_id and str(entry_id).isdigit() else None,
+                "entry_id": id_from(str(entry_id or "")),
                 "active": bool(block.form.active.data),
                 "fields": values(block.form, "entry", institution),
             }

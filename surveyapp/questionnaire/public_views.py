@@ -13,13 +13,15 @@ from flask import Blueprint, current_app, render_template, request
 from surveyapp.extensions import db, limiter
 from surveyapp.questionnaire import forms, service
 from surveyapp.registry.models import Institution
+from surveyapp.routing import id_from
 
 blueprint = Blueprint("suggest", __name__, url_prefix="/suggest")
 
 
 def _institution() -> Institution | None:
-    raw = request.values.get("institution_id") or request.args.get("institution", "")
-    return db.session.get(Institution, int(raw)) if str(raw).isdigit() else None
+    raw = request.values.get("institution_id") or request.args.get("institution")
+    institution_id = id_from(raw)
+    return db.session.get(Institution, institution_id) if institution_id else None
 
 
 @blueprint.get("/")

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
@@ -53,6 +54,27 @@ def protect_capability_links(links: Blueprint) -> None:
         return render_template(
             "campaigns/link_invalid.html", contact=current_app.config["MAIL_DEFAULT_SENDER"]
         ), 404
+
+    @links.errorhandler(CSRFError)
+    def _stale_form(error: CSRFError) -> Any:
+        """A form sent with a stale or missing CSRF token: to a valid link the usual 400
+        page; to an unknown, expired or revoked one the one 404 page, as a GET gets (the
+        error handler looking the link up failed with a 500 before)."""
+        refused = link_refusal((request.view_args or {}).get("token", ""))
+        if refused is not None:
+            return refused
+        return render_template("error.html", error=error), 400
+
+
+def link_refusal(token: str) -> Any:
+    """The page refusing a link that is unknown, expired, revoked or not open yet (as its
+    error handlers render it), or None for a link that works: for error handlers, which
+    cannot let the link's own exception escape."""
+    try:
+        invitation_of(token)
+    except (service.InvalidLink, service.CampaignNotOpenYet) as refused:
+        return current_app.handle_user_exception(refused)
+    return None
 
 
 def invitation_of(token: str, *, before_opening: bool = False) -> Invitation:

@@ -22,7 +22,12 @@ from surveyapp.i18n import use_language_of
 from surveyapp.questionnaire import forms, service
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import cities
-from surveyapp.respondent.link_views import invitation_of, protect_capability_links, render_landing
+from surveyapp.respondent.link_views import (
+    invitation_of,
+    link_refusal,
+    protect_capability_links,
+    render_landing,
+)
 from surveyapp.review.service import labelled_comments, latest_request
 from surveyapp.review.standing import standing
 
@@ -87,6 +92,9 @@ def _filled_form(invitation: Invitation, submission: Submission) -> Any:
 def _expired(_error: CSRFError) -> Any:
     """Keep everything typed and ask once to send it again with a fresh token."""
     token = request.view_args.get("token", "") if request.view_args else ""
+    refused = link_refusal(token)
+    if refused is not None:
+        return refused
     invitation = invitation_of(token)
     submission = service.submission_for(invitation, create=False)
     definition = service.definition_for(invitation)

@@ -33,6 +33,7 @@ from surveyapp.registry import duplicates, values
 from surveyapp.registry import service as registry
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.review.models import Review
+from surveyapp.routing import id_from
 from surveyapp.vocabulary import (
     ChangeSource,
     Decision,
@@ -498,12 +499,13 @@ def _check_seen(comparison: Comparison, seen: dict[str, int]) -> None:
     shown_at = datetime.fromtimestamp(since, tz=UTC) if since else None
     for key, number in seen.items():
         kind, _, raw_id = key.partition("-")
-        if kind not in ("institution", "entry") or not raw_id.isdigit():
+        target_id = id_from(raw_id)
+        if kind not in ("institution", "entry") or target_id is None:
             continue
         target = (
-            db.session.get(Institution, int(raw_id))
+            db.session.get(Institution, target_id)
             if kind == "institution"
-            else db.session.get(Entry, int(raw_id))
+            else db.session.get(Entry, target_id)
         )
         if target is None or target.row_version == number:
             continue

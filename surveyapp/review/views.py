@@ -29,6 +29,7 @@ from surveyapp.pagination import page_number
 from surveyapp.registry.models import Institution
 from surveyapp.review import digest, forms, service
 from surveyapp.review.models import Review
+from surveyapp.routing import id_from
 from surveyapp.vocabulary import Role, SubmissionStatus, countries
 
 blueprint = Blueprint("review", __name__, url_prefix="/staff/review")
@@ -56,7 +57,7 @@ def queue() -> str:
     form.validate()
     filters = service.QueueFilters(
         status=form.status.data if "status" not in form.errors else "open",
-        campaign_id=int(form.campaign.data) if str(form.campaign.data).isdigit() else None,
+        campaign_id=id_from(str(form.campaign.data or "")),
         country=form.country.data if "country" not in form.errors else "",
         older_than_days=form.older_than.data if "older_than" not in form.errors else None,
         unverified=form.unverified.data if "unverified" not in form.errors else "",
@@ -83,7 +84,8 @@ def _submission(submission_id: int) -> Any:
 
 
 def _merge_target(raw: str | None) -> Institution | None:
-    return db.session.get(Institution, int(raw)) if raw and str(raw).isdigit() else None
+    institution_id = id_from(raw)
+    return db.session.get(Institution, institution_id) if institution_id else None
 
 
 def _page(

@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-import pytest
 from sqlalchemy import select
 
 from surveyapp.extensions import db
-from surveyapp.vocabulary import Role
 
 # RFC 8058 one-click unsubscribe is posted by mail clients, which cannot hold a CSRF
 # token; the link token in the URL is the proof, and the action only stops mail.
@@ -45,17 +43,6 @@ def concrete(rule, token: str) -> str:
         value = values.get(argument, "1")
         path = re.sub(rf"<(?:[a-z]+:)?{argument}>", value, path)
     return path
-
-
-@pytest.fixture
-def everything(app, client, make_user, auth, invited, submit_for):
-    """A registry, an invitation with its token, a submitted answer, and an admin who
-    also coordinates and curates, logged in."""
-    token = invited(9)
-    submit_for("other@example.org", 1)
-    make_user("all@example.org", Role.ADMIN, Role.COORDINATOR, Role.CURATOR)
-    auth.login("all@example.org")
-    return token
 
 
 def test_no_get_changes_state(app, client, everything):
