@@ -61,9 +61,7 @@ def describe(nomination: Nomination) -> NominatedFacility:
         person=suggestion.submitter_name if suggestion is not None else None,
         status=nomination.status,
         received_at=nomination.created_at,
-        sent_by=(
-            invitation.contact.email if invitation is not None else nomination.contact_email
-        ),
+        sent_by=(invitation.contact.email if invitation is not None else nomination.contact_email),
         campaign=invitation.campaign if invitation is not None else None,
         contact_id=nomination.contact_id,
         submission_id=nomination.submission_id,
@@ -101,9 +99,10 @@ def status_counts() -> dict[NominationStatus, int]:
 
 def new_count() -> int:
     """How many nominations and suggestions no coordinator has acted on yet."""
-    return db.session.scalar(
-        select(func.count()).where(Nomination.status == NominationStatus.NEW)
-    ) or 0
+    return (
+        db.session.scalar(select(func.count()).where(Nomination.status == NominationStatus.NEW))
+        or 0
+    )
 
 
 def find(nomination_id: int) -> Nomination | None:
