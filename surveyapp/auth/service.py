@@ -236,11 +236,15 @@ def authenticate(email: str, password: str, address: str) -> User:
     """
     config = current_app.config
     key = email.strip().lower()[:320]
+    # The account's row is locked before its failures are counted, so concurrent guesses
+    # at one account are counted one after the other (each sees the failures recorded
+    # before it), never all against the same count: seven passwords were checked against
+    # a limit of five. SQLite serialises writing transactions already.
+    user = db.session.scalar(select(User).where(User.email == key).with_for_update())
     throttled = (
         _recent_failures("account", key, True) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
         or _recent_failures("address", address, False) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     )
-    user = find_user(key)
     if throttled:
         reason = "throttled"
     elif user is None:

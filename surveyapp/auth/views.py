@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
 from surveyapp.auth import service, two_factor
 from surveyapp.auth.access import STAFF, restrict, safe_next, start_session
@@ -161,10 +162,26 @@ def logout() -> Any:
     if current_user.is_authenticated and ConfirmForm().validate_on_submit():
         service.logout(current_user, request.remote_addr)
         db.session.commit()
+    return _end_this_session()
+
+
+def _end_this_session() -> Any:
+    """Forget who this browser is and say so."""
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@blueprint.errorhandler(CSRFError)
+def _stale_form(error: CSRFError) -> Any:
+    """A logout from a page left open until its CSRF token went stale still ends this
+    browser's session (it left the session alive before); without a valid token nothing is
+    written, so a forged request can do no more than log a browser out. Other forms get
+    the usual 400 page."""
+    if request.endpoint == "auth.logout":
+        return _end_this_session()
+    return render_template("error.html", error=error), 400
 
 
 @account.get("/")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from surveyapp.auth.service import LoginFailed
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
 from surveyapp.vocabulary import Role
+from tests.conftest import csrf_token
 
 GENERIC = LoginFailed.MESSAGE
 
@@ -139,3 +142,33 @@ def test_the_login_page_speaks_german(client):
     html = client.get("/login?lang=de").get_data(as_text=True)
     assert "Anmeldung für Mitarbeitende" in html
     assert ">Passwort</label>" in html
+
+
+@pytest.mark.committed
+def test_concurrent_guesses_are_counted_one_after_the_other(app, make_user):
+    # eight guesses at once against a limit of five: five passwords checked, three throttled
+    make_user("ana@example.org")
+    clients = [app.test_client() for _ in range(8)]
+    tokens = [csrf_token(c) for c in clients]
+    start = threading.Barrier(len(clients))
+    errors: list[BaseException] = []
+
+    def guess(client, token) -> None:
+        try:
+            start.wait()
+            data = {"csrf_token": token, "email": "ana@example.org", "password": "a guess"}
+            assert client.post("/login", data=data).status_code == 200
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with app.app_context():
+        reasons = [e.detail["reason"] for e in events("auth.login_failed")]
+    assert sorted(reasons) == ["throttled"] * 3 + ["wrong password"] * 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from surveyapp.vocabulary import Role
 from tests.conftest import PASSWORD, AuthActions, csrf_token
 
@@ -26,6 +28,18 @@ def test_logout_ends_the_users_sessions_everywhere(app, client, make_user, auth,
     auth.logout()
     assert not logged_in(client)
     assert not logged_in(elsewhere.client)
+
+
+@pytest.mark.parametrize("token", ["stale", None])
+def test_a_logout_with_a_stale_or_missing_token_still_ends_this_session(
+    client, make_user, auth, ctx, token
+):
+    make_user("ana@example.org")
+    auth.login("ana@example.org")
+    response = client.post("/logout", data={"csrf_token": token} if token else {})
+    assert response.status_code == 302 and response.location.endswith("/login")
+    assert not logged_in(client)
+    assert "You have logged out." in client.get("/login").get_data(as_text=True)
 
 
 def test_a_stolen_cookie_is_useless_after_logout(app, client, make_user, auth):
