@@ -49,6 +49,9 @@ class Config:
     REGISTRY_PAGE_SIZE = _env_int("REGISTRY_PAGE_SIZE", 50)
     API_MAX_PER_PAGE = 500
     IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 200_000)
+    # Contact imports commit this many rows at a time, so other writers (saves, the mail
+    # worker) get SQLite's lock between batches rather than waiting out a whole file.
+    IMPORT_CHUNK_ROWS = _env_int("IMPORT_CHUNK_ROWS", 200)
     IMPORT_MAX_CELL_LENGTH = _env_int("IMPORT_MAX_CELL_LENGTH", 5_000)
     # An imported XLSX workbook (a zip archive) may unpack to at most this many bytes, and,
     # above 1 MiB unpacked, to at most this many times its packed size: a few kilobytes

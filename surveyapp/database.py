@@ -8,6 +8,7 @@ writers (WAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -103,7 +104,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        reading = _READING.get() or _reading_request()
+        reading = not _WRITING.get() and (_READING.get() or _reading_request())
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
@@ -122,6 +123,37 @@ def reading_only() -> Iterator[None]:
         yield
     finally:
         _READING.reset(token)
+
+
+# Set while a long write commits batch after batch (see batched_writes).
+_WRITING: ContextVar[bool] = ContextVar("surveyapp_writing", default=False)
+# How long a batched write pauses after each commit on SQLite: a writer waiting for the
+# lock retries every 100 ms once it has waited a while (SQLite's busy handler), so a
+# shorter pause could fall between its retries again and again.
+WRITER_PAUSE_SECONDS = 0.11
+
+
+@contextmanager
+def batched_writes() -> Iterator[None]:
+    """Transactions begun inside write, even in a request that has committed already (which
+    otherwise only reads from then on): for a long write committed in batches, such as an
+    import, so that others can write between them."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+
+
+def let_other_writers_in() -> None:
+    """Between two committed batches of a long write: on SQLite, pause long enough for a
+    writer waiting for the lock to take it (SQLite does not queue writers fairly: the batch
+    would otherwise take the lock back at once, and others time out). PostgreSQL locks
+    rows, not the database, so nothing waits there."""
+    from surveyapp.extensions import db  # it builds on this module's Base
+
+    if db.engine.dialect.name == "sqlite":
+        time.sleep(WRITER_PAUSE_SECONDS)
 
 
 @event.listens_for(Session, "after_commit")

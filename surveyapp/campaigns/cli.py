@@ -12,10 +12,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from surveyapp.campaigns import opt_out_tokens, service
+from surveyapp.campaigns import contact_import, opt_out_tokens, service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.campaigns.service import mark_bounced
 from surveyapp.campaigns.templates import TemplateProblem
+from surveyapp.database import batched_writes
 from surveyapp.extensions import db
 from surveyapp.mail.bounces import read_bounces
 from surveyapp.mail.cli import mail_cli
@@ -43,13 +44,17 @@ def fail(message: str) -> None:
 def import_command(file: Path) -> None:
     """Import contacts (columns institution, contact_person, email, country, language and
     optionally institution_id); bad rows are listed and skipped."""
+    actor = command_actor()
     try:
-        report = service.import_contacts(
-            file, actor=command_actor(), max_rows=current_app.config["IMPORT_MAX_ROWS"]
-        )
+        table = contact_import.read_contacts(file, max_rows=current_app.config["IMPORT_MAX_ROWS"])
     except ImportFileError as exc:
         fail(str(exc))
-    db.session.commit()
+    report = contact_import.ContactImportReport(source=file.name, skipped=list(table.problems))
+    with batched_writes():
+        for _size in contact_import.import_batches(table, report, actor=actor):
+            db.session.commit()  # other writers get the lock between batches
+        contact_import.record_import(report, actor=actor)
+        db.session.commit()
     click.echo(report.summary())
 
 

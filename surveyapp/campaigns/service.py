@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pycountry
@@ -38,9 +37,7 @@ from surveyapp.i18n import counted
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.mail.service import queue
-from surveyapp.registry import values
 from surveyapp.registry.models import Institution
-from surveyapp.tabular import ImportProblem, read_table
 from surveyapp.text_input import has_line_break
 from surveyapp.vocabulary import (
     InvitationStatus,
@@ -125,125 +122,6 @@ def read_language(text: str) -> str:
             _l("%(text)s is not a language (use a code such as en, de, fr)", text=repr(text))
         )
     return language.alpha_2
-
-
-@dataclass
-class ContactImportReport:
-    """What a contact import did, and the rows it skipped with the reason."""
-
-    source: str
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    linked: int = 0
-    proposed: int = 0
-    skipped: list[ImportProblem] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """One line a person can read, then each skipped row."""
-        line = (
-            f"{self.source}: {counted(self.created, 'contact', 'contacts')} imported, "
-            f"{self.updated} updated, {self.unchanged} unchanged, "
-            f"{counted(len(self.skipped), 'row', 'rows')} skipped; "
-            f"{self.linked} linked to institutions, "
-            f"{counted(self.proposed, 'link', 'links')} proposed"
-        )
-        return line + "".join(f"\n  skipped {p}" for p in self.skipped)
-
-
-CONTACT_COLUMNS = {"institution", "contact_person", "email", "country", "language"}
-
-
-def import_contacts(path: Path, *, actor: str, max_rows: int = 200_000) -> ContactImportReport:
-    """Import contacts from CSV or XLSX: good rows are kept, bad rows listed with the reason.
-
-    One contact per email address: a re-import updates the contact. ``institution_id`` links
-    the contact to that institution; without it, likely institutions are proposed.
-    """
-    table = read_table(
-        path,
-        required={"email"},
-        optional=CONTACT_COLUMNS | {"institution_id"},
-        max_rows=max_rows,
-        max_cell=500,
-    )
-    report = ContactImportReport(source=path.name, skipped=list(table.problems))
-    seen: set[str] = set()
-    for row in table.rows:
-        cells = {k: v.strip() for k, v in row.cells.items()}
-        try:
-            email = normalise_contact_email(cells["email"])
-        except CampaignError as exc:
-            report.skipped.append(ImportProblem(row.number, "email", str(exc)))
-            continue
-        if email in seen:
-            report.skipped.append(
-                ImportProblem(row.number, "email", f"{email} appears earlier in the file")
-            )
-            continue
-        problems, details = _contact_details(row.number, cells)
-        if problems:
-            report.skipped += problems
-            continue
-        seen.add(email)
-        contact, outcome = upsert_contact(email, source=f"import:{path.name}", **details)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        institution = details.pop("institution", None)
-        if institution is not None:
-            link_contact(
-                contact,
-                institution,
-                LinkStatus.CONFIRMED,
-                actor=actor,
-                reasons=["institution_id given in the import"],
-            )
-            report.linked += 1
-        elif not contact.confirmed_institutions:
-            report.proposed += len(propose_links(contact))
-    audit(
-        "contacts.import",
-        actor,
-        source=path.name,
-        created=report.created,
-        updated=report.updated,
-        skipped=len(report.skipped),
-    )
-    return report
-
-
-def _contact_details(
-    number: int, cells: dict[str, str]
-) -> tuple[list[ImportProblem], dict[str, Any]]:
-    problems: list[ImportProblem] = []
-    details: dict[str, Any] = {
-        "name": cells.get("contact_person") or None,
-        "institution_name": cells.get("institution") or None,
-    }
-    for column in ("contact_person", "institution"):  # the name goes into email headers
-        if has_line_break(cells.get(column)):
-            problems.append(
-                ImportProblem(number, column, "holds a line break; write it on one line")
-            )
-    country = cells.get("country", "")
-    reading = values.read_country(country)
-    if reading.problem:
-        problems.append(ImportProblem(number, "country", reading.problem))
-    details["country_code"] = reading.value
-    try:
-        details["language"] = read_language(cells.get("language", ""))
-    except CampaignError as exc:
-        problems.append(ImportProblem(number, "language", str(exc)))
-    raw_id = cells.get("institution_id", "")
-    if raw_id:
-        institution = db.session.get(Institution, int(raw_id)) if raw_id.isdigit() else None
-        if institution is None:
-            problems.append(
-                ImportProblem(
-                    number, "institution_id", f"no registry institution has id {raw_id!r}"
-                )
-            )
-        details["institution"] = institution
-    return problems, details
 
 
 def upsert_contact(

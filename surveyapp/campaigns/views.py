@@ -33,6 +33,12 @@ from surveyapp.campaigns import (
     nominations,
     service,
 )
+from surveyapp.campaigns.contact_import import (
+    ContactImportReport,
+    import_batches,
+    read_contacts,
+    record_import,
+)
 from surveyapp.campaigns.forms import (
     CampaignForm,
     CampaignTextsForm,
@@ -41,6 +47,7 @@ from surveyapp.campaigns.forms import (
 )
 from surveyapp.campaigns.models import Campaign, Contact, Invitation
 from surveyapp.campaigns.templates import TemplateProblem
+from surveyapp.database import batched_writes
 from surveyapp.extensions import db
 from surveyapp.i18n import LANGUAGES, ngettext
 from surveyapp.i18n import gettext as _
@@ -158,20 +165,25 @@ def contact_import() -> Any:
         flash("; ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("contacts.contact_list"))
     upload = form.file.data
+    actor = current_user.email
+    # The role check's read ends here: no lock is held while the file is read.
+    db.session.rollback()
     suffix = Path(upload.filename or "contacts.csv").suffix.lower()
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / f"{Path(upload.filename or 'contacts').stem[:80]}{suffix}"
         upload.save(path)
         try:
-            report = service.import_contacts(
-                path, actor=current_user.email, max_rows=current_app.config["IMPORT_MAX_ROWS"]
-            )
+            table = read_contacts(path, max_rows=current_app.config["IMPORT_MAX_ROWS"])
         except ImportFileError as exc:
-            db.session.rollback()
             return render_template(
                 "campaigns/contact_import.html", problems=exc.problems, report=None
             ), 400
-    db.session.commit()
+    report = ContactImportReport(source=path.name, skipped=list(table.problems))
+    with batched_writes():
+        for _size in import_batches(table, report, actor=actor):
+            db.session.commit()  # other writers get the lock between batches
+        record_import(report, actor=actor)
+        db.session.commit()
     return render_template("campaigns/contact_import.html", report=report, problems=None)
 
 

@@ -149,7 +149,7 @@ def test_a_file_with_a_wrong_header_is_refused(runner, tmp_path):
 
 
 def test_the_import_summary_counts_in_good_english():
-    from surveyapp.campaigns.service import ContactImportReport
+    from surveyapp.campaigns.contact_import import ContactImportReport
 
     report = ContactImportReport(source="one.csv", created=1, proposed=1)
     assert report.summary().startswith("one.csv: 1 contact imported, 0 updated")
