@@ -292,15 +292,26 @@ def import_file(
     max_cell: int = 5_000,
     name_threshold: float = 88,
 ) -> ImportReport:
-    """Import a CSV or XLSX file with the seed CSV's columns (an export re-imports as is).
+    """Import a CSV or XLSX file with the seed CSV's columns (an export re-imports as is):
+    :func:`read_source`, then :func:`import_rows`."""
+    rows = read_source(path, max_rows=max_rows, max_cell=max_cell)
+    return import_rows(rows, source=path.name, actor=actor, name_threshold=name_threshold)
+
+
+def import_rows(
+    rows: list[SourceRow], *, source: str, actor: str, name_threshold: float = 88
+) -> ImportReport:
+    """Import the rows :func:`read_source` read from a file named ``source``, all of them
+    or none (ImportFileError lists every problem). Reading a large file takes long and needs
+    no database: a caller that holds a write transaction ends it before reading, so
+    SQLite's one write lock is held only while rows are checked and written.
 
     A row with an ``entry_id`` updates that entry, and its institution for the institution
     columns, as new versions; an empty cell leaves the field as it is. A row without one is
     added as a new entry (to the institution with the same name and country, or a new one)
     and checked for duplicates; a row identical to an existing entry is skipped.
     """
-    report = ImportReport(source=path.name)
-    rows = read_source(path, max_rows=max_rows, max_cell=max_cell)
+    report = ImportReport(source=source)
     report.rows = len(rows)
     problems: list[ImportProblem] = []
     targets: dict[int, Entry | None] = {}
@@ -320,9 +331,9 @@ def import_file(
         targets[row.number] = entry
         problems += _strict_problems(row, entry, generic)
     if problems:
-        raise ImportFileError(path.name, problems)
+        raise ImportFileError(source, problems)
 
-    provenance = Provenance(ChangeSource.FILE_IMPORT, actor, source_ref=path.name)
+    provenance = Provenance(ChangeSource.FILE_IMPORT, actor, source_ref=source)
     importer = _Importer(report, provenance, name_threshold)
     definition = table1()
     for row in rows:
@@ -342,7 +353,7 @@ def import_file(
     audit(
         "registry.import_file",
         actor,
-        source=path.name,
+        source=source,
         rows=report.rows,
         entries_created=report.entries_created,
         entries_updated=report.entries_updated,

@@ -155,17 +155,23 @@ def upload() -> Any:
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
+        actor = current_user.email
+        db.session.rollback()  # the role check's read ends: no lock while the file is read
         suffix = Path(upload.filename or "upload.csv").suffix.lower()
+        config = current_app.config
         with tempfile.TemporaryDirectory() as workdir:
             path = Path(workdir) / f"{Path(upload.filename or 'upload').stem[:80]}{suffix}"
             upload.save(path)
-            config = current_app.config
             try:
-                report = importer.import_file(
+                rows = importer.read_source(
                     path,
-                    actor=current_user.email,
                     max_rows=config["IMPORT_MAX_ROWS"],
                     max_cell=config["IMPORT_MAX_CELL_LENGTH"],
+                )
+                report = importer.import_rows(
+                    rows,
+                    source=path.name,
+                    actor=actor,
                     name_threshold=config["DUPLICATE_NAME_THRESHOLD"],
                 )
             except importer.ImportFileError as exc:
