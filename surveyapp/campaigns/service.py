@@ -632,16 +632,22 @@ def is_open(invitation: Invitation, now: datetime | None = None) -> bool:
     )
 
 
-def resolve_token(token: str, now: datetime | None = None) -> Invitation:
-    """The open invitation a link token belongs to; InvalidLink otherwise (unknown, expired
-    and revoked alike)."""
+def invitation_by_token(token: str) -> Invitation | None:
+    """The invitation a link token belongs to, whatever its state (open, expired, revoked),
+    or None for a token nobody was sent. Callers decide which states their page accepts."""
     if not token or len(token) > 100:
-        raise InvalidLink
-    invitation = db.session.scalar(
+        return None
+    return db.session.scalar(
         select(Invitation)
         .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
         .where(InvitationToken.token_hash == token_hash(token))
     )
+
+
+def resolve_token(token: str, now: datetime | None = None) -> Invitation:
+    """The open invitation a link token belongs to; InvalidLink otherwise (unknown, expired
+    and revoked alike)."""
+    invitation = invitation_by_token(token)
     if invitation is None or not is_open(invitation, now):
         raise InvalidLink
     return invitation

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from surveyapp.campaigns.models import Invitation, InvitationToken
-from surveyapp.campaigns.service import InvalidLink, token_hash
+from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.service import InvalidLink, invitation_by_token
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance, audit
 from surveyapp.questionnaire.models import Submission
@@ -25,13 +25,7 @@ from surveyapp.vocabulary import ChangeSource
 def invitation_of(token: str) -> Invitation:
     """The invitation a link token belongs to, expired or not; InvalidLink when the token
     is unknown or its invitation revoked."""
-    if not token or len(token) > 100:
-        raise InvalidLink
-    invitation = db.session.scalar(
-        select(Invitation)
-        .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
-        .where(InvitationToken.token_hash == token_hash(token))
-    )
+    invitation = invitation_by_token(token)
     if invitation is None or invitation.revoked_at is not None:
         raise InvalidLink
     return invitation
