@@ -22,7 +22,9 @@ def has_line_break(text: str | None) -> bool:
     name, a subject, a campaign's or a contact's name) cannot: every email carrying it would
     fail for good. A text input never sends one, but a crafted request or an imported cell
     can."""
-    return text is not None and ("\n" in text or "\r" in text)
+    # every character str.splitlines() breaks at (\x0b, \x0c, \x1c-\x1e, \x85, \u2028,
+    # \u2029 as well as \n and \r): Python's email headers refuse them all
+    return bool(text) and text.splitlines() != [text]
 
 
 def normalise_line_endings(text: str) -> str:

@@ -22,6 +22,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedErro
 from jinja2.sandbox import SandboxedEnvironment
 
 from surveyapp.i18n import N_
+from surveyapp.text_input import has_line_break
 
 PLACEHOLDERS = ("person", "institution", "link", "links", "deadline", "campaign")
 
@@ -93,25 +94,40 @@ ALLOWED_FILTERS = frozenset(
     {"capitalize", "default", "d", "e", "escape", "first", "last", "length", "lower"}
     | {"striptags", "title", "trim", "upper"}
 )
-# What no email text needs and what lets a short text do unbounded work: calls (range,
-# cycler, methods), macros, repetition, powers and %-formatting ("%999999999s").
-_REFUSED = {
-    nodes.Call: "function calls",
-    nodes.CallBlock: "function calls",
-    nodes.Macro: "macros",
-    nodes.FilterBlock: "filter blocks",
-    nodes.Mul: "the * operator",
-    nodes.Pow: "the ** operator",
-    nodes.Mod: "the % operator",
-}
+# What an email text may be made of: text, placeholders and their attributes, conditions
+# and comparisons, loops over links, a few filters. Everything else (calls such as range,
+# assignments, which can double a string twenty times in a line each, concatenation,
+# arithmetic, macros, includes) is refused: a short text could otherwise make rendering
+# take unbounded time or memory before the output's length is ever checked.
+_ALLOWED_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Test,
+    nodes.Filter,
+    nodes.For,
+)
 
 
 def _refuse_costly(parsed: nodes.Template) -> None:
-    """Raise TemplateProblem for a feature that could make rendering unbounded."""
-    for node in parsed.find_all(tuple(_REFUSED)):
-        raise TemplateProblem(
-            f"{_REFUSED[type(node)]} cannot be used in an email text (line {node.lineno})"
-        )
+    """Raise TemplateProblem for anything beyond what an email text needs."""
+    for node in parsed.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateProblem(
+                f"{_what(node)} cannot be used in an email text (line {node.lineno}); "
+                "use placeholders, if, and for over links"
+            )
     for loop in parsed.find_all(nodes.For):
         if not (isinstance(loop.iter, nodes.Name) and loop.iter.name == "links"):
             raise TemplateProblem(f"loops may only go over links (line {loop.lineno})")
@@ -123,6 +139,22 @@ def _refuse_costly(parsed: nodes.Template) -> None:
                 f"the filter {applied.name!r} is not allowed (line {applied.lineno}); "
                 f"use {', '.join(sorted(ALLOWED_FILTERS))}"
             )
+
+
+def _what(node: nodes.Node) -> str:
+    """A refused construct as a coordinator would name it."""
+    names = {
+        nodes.Call: "function calls",
+        nodes.Assign: "set",
+        nodes.AssignBlock: "set",
+        nodes.Concat: "the ~ operator",
+        nodes.Add: "the + operator",
+        nodes.Mul: "the * operator",
+        nodes.Pow: "the ** operator",
+        nodes.Mod: "the % operator",
+        nodes.Macro: "macros",
+    }
+    return names.get(type(node), f"{type(node).__name__.lower()} ({{% ... %}} or an expression)")
 
 
 @lru_cache(maxsize=128)
@@ -158,7 +190,7 @@ def check(fields: dict[str, Any]) -> None:
         text, part = str(fields[name]), name.rsplit("_", 1)[1]
         if len(text) > MAX_TEMPLATE_CHARS[part]:
             raise TemplateProblem(f"{name}: longer than {MAX_TEMPLATE_CHARS[part]} characters")
-        if part == "subject" and ("\n" in text or "\r" in text):
+        if part == "subject" and has_line_break(text):
             raise TemplateProblem(f"{name}: a subject is one line; remove the line break")
         try:
             render(text, SAMPLE, html=part == "html")

@@ -22,6 +22,9 @@ from tests.conftest import csrf_token, write_csv
     [
         {"sender_name": "Registry team\nBcc: everyone@example.org"},
         {"sender_name": "Registry team\r"},
+        {"sender_name": "Registry\u2028team"},
+        {"sender_name": "Registry\x85team"},
+        {"sender_name": "Registry\x0bteam"},
         {"invitation_subject": "Hello\nBcc: everyone@example.org"},
         {"reminder_subject": "Reminder\r\n"},
     ],
