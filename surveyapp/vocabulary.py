@@ -139,6 +139,7 @@ class MessageKind(Vocabulary):
     CHANGES_REQUESTED = "changes_requested", "Request for changes"
     REJECTION = "rejection", "Rejection"
     REVIEW_DIGEST = "review_digest", "Daily digest of submissions waiting for review"
+    SUGGESTION_CONFIRMATION = "suggestion_confirmation", "Confirmation of a public suggestion"
 
 
 class InvitationStatus(Vocabulary):

@@ -30,7 +30,9 @@ class Submission(db.Model):
     """One respondent's answers for one invitation, from draft to decision.
 
     A suggestion from the public form has no invitation, is marked ``unverified`` and
-    carries who sent it and their note.
+    carries who sent it and their note. One that gave an email address waits as a draft
+    until its sender opens the emailed link and confirms (``email_confirmed_at``), so
+    curators never see suggestions from addresses nobody answers at.
     """
 
     __tablename__ = "submission"
@@ -55,6 +57,7 @@ class Submission(db.Model):
     submitter_name: Mapped[str | None] = mapped_column(String(300))
     submitter_email: Mapped[str | None] = mapped_column(String(320))
     note: Mapped[str | None] = mapped_column(Text)
+    email_confirmed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     # Set when answers arrived after the link had closed (campaign closed, invitation
     # expired): kept as a late draft for the coordinator to accept or reopen.
