@@ -124,6 +124,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
     SUGGESTION_RATE_LIMIT = os.environ.get("SUGGESTION_RATE_LIMIT", "5 per hour")
+    # Public suggestions stored from all addresses together (a botnet has many addresses),
+    # and the days a suggester has to open the emailed link before their suggestion goes.
+    SUGGESTION_GLOBAL_RATE_LIMIT = os.environ.get("SUGGESTION_GLOBAL_RATE_LIMIT", "100 per hour")
+    SUGGESTION_CONFIRM_DAYS = _env_int("SUGGESTION_CONFIRM_DAYS", 7)
     EMAIL_CHECK_DELIVERABILITY = _env_bool("EMAIL_CHECK_DELIVERABILITY", False)
     # People's rights: whom to write about personal data (named on /privacy), the salt of
     # the hash an erasure leaves in the audit log (SECRET_KEY when unset), and how long
@@ -159,6 +163,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = _env_bool("WTF_CSRF_ENABLED", True)
     LINK_RATE_LIMIT = "10000 per minute"  # the rate-limit tests set their own
     SUGGESTION_RATE_LIMIT = "10000 per minute"
+    SUGGESTION_GLOBAL_RATE_LIMIT = "10000 per minute"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_KIB = 8
     ARGON2_PARALLELISM = 1

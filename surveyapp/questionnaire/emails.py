@@ -19,6 +19,7 @@ from surveyapp.i18n import gettext as _
 from surveyapp.i18n import language
 from surveyapp.mail.delivery import Delivery, Undeliverable, register
 from surveyapp.mail.models import OutboxMessage
+from surveyapp.questionnaire import suggestion_emails
 from surveyapp.questionnaire.models import SubmissionVersion
 from surveyapp.questionnaire.service import definition_of, summary
 from surveyapp.vocabulary import MessageKind
@@ -105,5 +106,7 @@ def _failed(message: OutboxMessage, reason: str) -> None:
 
 
 def register_deliveries() -> None:
-    """Tell the mail worker how to build confirmation emails."""
+    """Tell the mail worker how to build confirmation emails: of answers, and the
+    requests to confirm a public suggestion."""
     register(MessageKind.CONFIRMATION, Delivery(render=build, on_sent=_sent, on_failed=_failed))
+    suggestion_emails.register_deliveries()

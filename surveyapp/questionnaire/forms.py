@@ -596,8 +596,11 @@ class SuggestionForm(FlaskForm):
     your_name = StringField(_l("Your name"), [Optional(), Length(max=300)])
     your_email = EmailField(
         _l("Your email"),
-        [DataRequired(), Email(), Length(max=320)],
-        description=_l("Only to ask you about your suggestion."),
+        [Optional(), Email(), Length(max=320)],
+        description=_l(
+            "Only to ask you about your suggestion. We send you a link to confirm it: "
+            "a suggestion with an email address reaches our curators once confirmed."
+        ),
     )
     consent_store = BooleanField(
         _l("I agree that my name and email are stored to follow up this suggestion.")

@@ -532,13 +532,20 @@ def suggest(
     answers: dict[str, Any],
     note: str,
     submitter_name: str,
-    submitter_email: str,
+    submitter_email: str | None,
     consent_store: bool,
+    language: str = "en",
 ) -> Submission:
-    """A suggestion from the public form: a new institution or a correction, unverified,
-    in the same review queue as invited submissions, and listed for the coordinators as a
-    nomination of a facility to invite."""
-    if not consent_store:
+    """A suggestion from the public form: a new institution or a correction, unverified.
+
+    Without an email address it enters the curators' queue at once, as an unverified
+    suggestion they can clear in bulk. With one it waits as a draft, and an email (in the
+    page's ``language``) asks its sender to confirm: only then does it reach the curators,
+    so nobody can fill their queue in someone else's name.
+    """
+    email = (submitter_email or "").strip().lower() or None
+    name = submitter_name.strip() or None
+    if (email or name) and not consent_store:
         raise QuestionnaireError(
             _l("Please agree that we store your name and email to ask you about your suggestion.")
         )
@@ -546,47 +553,66 @@ def suggest(
     definition = load_definition()
     now = utcnow()
     submission = Submission(
-        institution_id=institution.id if institution else None,
+        institution=institution,
         definition_id=definition.id,
         definition_version=definition.version,
-        status=SubmissionStatus.SUBMITTED,
+        status=SubmissionStatus.DRAFT,
         answers=answers,
         unverified=True,
-        submitter_name=submitter_name.strip() or None,
-        submitter_email=submitter_email,
+        submitter_name=name,
+        submitter_email=email,
         note=note.strip() or None,
-        consent_store=True,
-        submitted_at=now,
+        consent_store=bool(email or name),
         versions=[],
     )
-    submission.versions.append(
+    db.session.add(submission)
+    if email is None:
+        admit_suggestion(submission, now)
+    db.session.flush()
+    if email is not None:
+        queue(
+            MessageKind.SUGGESTION_CONFIRMATION,
+            email,
+            context={"submission_id": submission.id, "language": language},
+            now=now,
+        )
+    audit(
+        "questionnaire.suggestion",
+        email or "anonymous",
+        target_type="submission",
+        target_id=submission.id,
+        institution_id=submission.institution_id,
+        awaiting_confirmation=email is not None,
+    )
+    return submission
+
+
+def admit_suggestion(suggestion: Submission, now: datetime) -> None:
+    """A suggestion enters the curators' queue, and the coordinators' list as a facility
+    to invite: its first version is frozen as sent."""
+    suggestion.status = SubmissionStatus.SUBMITTED
+    suggestion.submitted_at = now
+    suggestion.versions.append(
         SubmissionVersion(
             number=1,
-            answers=answers,
+            answers=suggestion.answers,
             submit_key=f"suggestion-{secrets.token_urlsafe(12)}",
             submitted_at=now,
         )
     )
-    db.session.add(submission)
-    own = answers.get("institution", {})
+    own = suggestion.answers.get("institution", {})
     db.session.add(
         Nomination(
-            submission=submission,
-            name=(own.get("institution") or (institution.name if institution else ""))[:500],
+            submission=suggestion,
+            name=(
+                own.get("institution")
+                or (suggestion.institution.name if suggestion.institution else "")
+            )[:500],
             country_code=own.get("country") or None,
             website=own.get("website") or None,
-            contact_email=submitter_email,
+            contact_email=suggestion.submitter_email,
         )
     )
-    db.session.flush()
-    audit(
-        "questionnaire.suggestion",
-        submitter_email,
-        target_type="submission",
-        target_id=submission.id,
-        institution_id=submission.institution_id,
-    )
-    return submission
 
 
 def known_disease_terms(limit: int = 300) -> list[str]:

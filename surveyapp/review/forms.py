@@ -20,7 +20,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.review.service import Comparison, FieldRow
@@ -56,6 +63,7 @@ class QueueFilterForm(FlaskForm):
             SelectChoice("", _l("Any")),
             SelectChoice("no", _l("Invited institutions")),
             SelectChoice("yes", _l("Public suggestions (unverified)")),
+            SelectChoice("confirmed", _l("Public suggestions (email confirmed)")),
         ],
         default="",
     )
@@ -69,6 +77,15 @@ class QueueFilterForm(FlaskForm):
         ],
         default="oldest",
     )
+
+
+class BulkDismissForm(FlaskForm):
+    """Dismiss unverified suggestions in bulk: the ones ticked or all those listed, then
+    the same again with ``confirmed`` set from the confirmation page. The submission ids
+    come as repeated ``listed`` and ``selected`` fields, read by the view."""
+
+    scope = StringField(validators=[AnyOf(["listed", "selected"])])
+    confirmed = HiddenField()
 
 
 def _seen_versions(_form: FlaskForm, field: HiddenField) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.models import User
 from surveyapp.campaigns import service as campaigns
-from surveyapp.campaigns.models import Invitation
+from surveyapp.campaigns.models import Invitation, Nomination
 from surveyapp.database import utcnow
 from surveyapp.definitions import Definition, FieldDefinition, load_definition, table1
 from surveyapp.definitions import answers as answer_types
@@ -28,6 +28,7 @@ from surveyapp.history.service import Provenance, audit
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.service import queue
 from surveyapp.pagination import Page, paginate
+from surveyapp.questionnaire import suggestion_confirmation as confirmation
 from surveyapp.questionnaire.models import Submission, SubmissionVersion
 from surveyapp.registry import duplicates, values
 from surveyapp.registry import service as registry
@@ -40,6 +41,7 @@ from surveyapp.vocabulary import (
     InvitationStatus,
     LinkStatus,
     MessageKind,
+    NominationStatus,
     SubmissionStatus,
 )
 
@@ -102,9 +104,20 @@ def _queue_query(filters: QueueFilters, now: datetime) -> Select[tuple[Submissio
         query = query.where(
             Submission.submitted_at <= now - timedelta(days=filters.older_than_days)
         )
-    if filters.unverified in ("yes", "no"):
-        query = query.where(Submission.unverified.is_(filters.unverified == "yes"))
+    if filters.unverified == "yes":
+        query = query.where(Submission.unverified.is_(True), _unconfirmed_suggestion())
+    elif filters.unverified == "confirmed":
+        query = query.where(
+            Submission.unverified.is_(True), Submission.email_confirmed_at.is_not(None)
+        )
+    elif filters.unverified == "no":
+        query = query.where(Submission.unverified.is_(False))
     return query
+
+
+def _unconfirmed_suggestion() -> Any:
+    """SQL: a public suggestion nobody confirmed by email (sent without an address)."""
+    return Submission.email_confirmed_at.is_(None) & Submission.invitation_id.is_(None)
 
 
 SORTS = {
@@ -145,6 +158,93 @@ def status_counts() -> dict[SubmissionStatus, int]:
     ):
         counts[status] = count
     return counts
+
+
+def unverified_count() -> int:
+    """How many unverified public suggestions wait for a decision (their own queue view)."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Submission.status.in_(OPEN), Submission.unverified.is_(True), _unconfirmed_suggestion()
+        )
+    )
+
+
+def awaiting_confirmation_count(now: datetime | None = None) -> int:
+    """How many suggestions wait for their sender to confirm by email (never shown)."""
+    awaiting = confirmation.awaiting(now or utcnow()).subquery()
+    return db.session.scalar(select(func.count()).select_from(awaiting))
+
+
+def expired_count(now: datetime | None = None) -> int:
+    """How many suggestions were never confirmed in time (a bulk dismissal deletes them)."""
+    expired = confirmation.expired(now or utcnow()).subquery()
+    return db.session.scalar(select(func.count()).select_from(expired))
+
+
+@dataclass
+class Dismissal:
+    """What a bulk dismissal did: suggestions rejected, unconfirmed ones deleted."""
+
+    dismissed: int
+    purged: int
+
+
+def dismissable(submission_ids: list[int]) -> list[Submission]:
+    """Of the given submissions, the unverified public suggestions still open (what a
+    bulk dismissal may touch: never an invited answer or a confirmed suggestion)."""
+    if not submission_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(
+                Submission.id.in_(submission_ids),
+                Submission.status.in_(OPEN),
+                Submission.unverified.is_(True),
+                _unconfirmed_suggestion(),
+            )
+            .order_by(Submission.id)
+        )
+    )
+
+
+def dismiss_unverified(
+    submission_ids: list[int], curator: User, now: datetime | None = None
+) -> Dismissal:
+    """Reject the listed unverified suggestions as spam, emailing nobody (spam gets no
+    reply), set their nominations aside, and delete suggestions never confirmed in time.
+    Audited once with the counts."""
+    now = now or utcnow()
+    suggestions = dismissable(submission_ids)
+    for submission in suggestions:
+        submission.status = SubmissionStatus.REJECTED
+        _record(
+            submission,
+            Decision.REJECTED,
+            curator.email,
+            reason=str(_l("Dismissed in bulk as an unverified public suggestion.")),
+        )
+    if suggestions:
+        for nomination in db.session.scalars(
+            select(Nomination).where(
+                Nomination.submission_id.in_([s.id for s in suggestions]),
+                Nomination.status == NominationStatus.NEW,
+            )
+        ):
+            nomination.status = NominationStatus.DISMISSED
+            nomination.decided_by = curator.email
+            nomination.decided_at = now
+    db.session.flush()
+    purged = confirmation.purge_expired(now)
+    audit(
+        "review.dismiss_unverified",
+        curator.email,
+        target_type="submission",
+        count=len(suggestions),
+        submission_ids=[s.id for s in suggestions],
+        purged_unconfirmed=purged,
+    )
+    return Dismissal(dismissed=len(suggestions), purged=purged)
 
 
 def in_flight_for_institution(submission: Submission) -> list[Submission]:

@@ -73,7 +73,51 @@ def queue() -> str:
         args={k: v for k, v in request.args.items() if k != "page" and v},
         Status=SubmissionStatus,
         country_label=country_label,
+        unverified_count=service.unverified_count(),
+        awaiting_confirmation=service.awaiting_confirmation_count(),
+        bulk_form=forms.BulkDismissForm() if filters.unverified == "yes" else None,
     )
+
+
+def _ids(name: str) -> list[int]:
+    return [i for i in (id_from(raw) for raw in request.form.getlist(name)) if i]
+
+
+@blueprint.post("/unverified/dismiss")
+def dismiss_unverified() -> Any:
+    """Dismiss unverified public suggestions in bulk (those ticked, or all listed): first
+    a page asking to confirm with what will go, then, confirmed, reject them without
+    emailing anyone and delete suggestions never confirmed in time."""
+    form = forms.BulkDismissForm()
+    back = url_for("review.queue", unverified="yes")
+    if not form.validate_on_submit():
+        flash(_("The page was damaged; reload it and try again."), "error")
+        return redirect(back)
+    chosen = _ids("selected") if form.scope.data == "selected" else _ids("listed")
+    suggestions = service.dismissable(chosen)
+    if not form.confirmed.data:
+        expired = service.expired_count()
+        if not suggestions and not expired:
+            flash(_("Tick the suggestions to dismiss, or dismiss all listed."), "error")
+            return redirect(back)
+        return render_template(
+            "review/dismiss.html",
+            form=forms.BulkDismissForm(formdata=None, scope="selected", confirmed="yes"),
+            suggestions=suggestions,
+            expired=expired,
+        )
+    done = service.dismiss_unverified([s.id for s in suggestions], current_user)
+    db.session.commit()
+    flash(
+        _(
+            "%(dismissed)s suggestions dismissed, %(purged)s unconfirmed ones deleted; "
+            "nobody was emailed.",
+            dismissed=done.dismissed,
+            purged=done.purged,
+        ),
+        "success",
+    )
+    return redirect(back)
 
 
 def _submission(submission_id: int) -> Any:

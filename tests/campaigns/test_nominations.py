@@ -11,10 +11,11 @@ from surveyapp.campaigns import service
 from surveyapp.campaigns.models import Contact, Nomination
 from surveyapp.extensions import db
 from surveyapp.history.models import AuditEvent
+from surveyapp.questionnaire.models import Submission
 from surveyapp.vocabulary import NominationStatus, Role
 from tests.campaigns.test_views import coordinator
 from tests.conftest import AuthActions, csrf_token
-from tests.questionnaire.test_widening import SUGGESTION
+from tests.questionnaire.test_widening import SUGGESTION, confirm_suggestion
 from tests.review.conftest import visible_text
 
 
@@ -30,8 +31,12 @@ def nominate(client, token: str, **fields: str):
 
 
 def suggest(client) -> None:
+    """A public suggestion, confirmed by its sender (only then do coordinators see it)."""
     data = {**SUGGESTION, "csrf_token": csrf_token(client, "/suggest/")}
     assert client.post("/suggest/", data=data).status_code == 200
+    confirm_suggestion(
+        client, db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
+    )
 
 
 def test_a_nomination_without_email_and_a_suggestion_are_listed_for_coordinators(

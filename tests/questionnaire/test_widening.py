@@ -21,6 +21,16 @@ SUGGESTION = {
 }
 
 
+def confirm_suggestion(client, submission: Submission) -> None:
+    """Confirm a suggestion as its sender does, by the link its email carries."""
+    from surveyapp.questionnaire.suggestion_confirmation import confirmation_token
+
+    url = f"/suggest/confirm/{confirmation_token(submission, 'en')}"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+
+
 def test_a_nomination_reaches_coordinators_as_a_proposed_contact(client, invited, table1, ctx):
     token = invited(4)
     url = f"/i/{token}/nominate"
@@ -55,7 +65,7 @@ def test_a_nomination_needs_a_name_and_a_valid_email(client, invited):
     assert "This field is required." in html and "Invalid email address." in html
 
 
-def test_a_public_suggestion_enters_the_queue_unverified(client, table1, ctx):
+def test_a_public_suggestion_enters_the_queue_unverified_once_confirmed(client, table1, ctx):
     page = client.get("/suggest/").get_data(as_text=True)
     assert "Suggest a facility" in page
     response = client.post(
@@ -63,6 +73,10 @@ def test_a_public_suggestion_enters_the_queue_unverified(client, table1, ctx):
     )
     assert response.status_code == 200
     assert "Thank you" in response.get_data(as_text=True)
+    assert "please open it and confirm" in response.get_data(as_text=True)
+    submission = db.session.scalars(select(Submission)).one()
+    assert submission.status == SubmissionStatus.DRAFT
+    confirm_suggestion(client, submission)
     submission = db.session.scalars(select(Submission)).one()
     assert submission.unverified is True
     assert submission.status == SubmissionStatus.SUBMITTED
@@ -122,7 +136,7 @@ def test_the_suggestion_form_is_rate_limited(app, client, table1, monkeypatch):
 def test_missing_answers_are_explained_and_kept(client, table1):
     response = client.post(
         "/suggest/",
-        data={**SUGGESTION, "your_email": "", "csrf_token": csrf_token(client, "/suggest/")},
+        data={**SUGGESTION, "institution": "", "csrf_token": csrf_token(client, "/suggest/")},
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)

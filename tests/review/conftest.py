@@ -58,11 +58,15 @@ def visible_text(html: str) -> str:
 
 
 def suggest(client, **fields: str) -> Submission:
-    """Send the public suggestion form (a new facility unless fields say otherwise)."""
+    """Send the public suggestion form (a new facility unless fields say otherwise) and,
+    when it gives an email address, confirm it by the link as its sender would."""
     from tests.conftest import csrf_token
-    from tests.questionnaire.test_widening import SUGGESTION
+    from tests.questionnaire.test_widening import SUGGESTION, confirm_suggestion
 
     data = {**SUGGESTION, **fields, "csrf_token": csrf_token(client, "/suggest/")}
     response = client.post("/suggest/", data=data)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
+    sent = db.session.scalars(select(Submission).order_by(Submission.id.desc())).first()
+    if sent.submitter_email:
+        confirm_suggestion(client, sent)
+    return sent
