@@ -164,6 +164,9 @@ def confirm_enrolment(user: User, code: str, *, now: datetime | None = None) -> 
         )
     user.totp_enabled_at = now
     user.totp_last_step = step
+    # a session opened with the password alone (perhaps a stolen one) ends now; the
+    # caller opens this browser's session again
+    end_sessions(user)
     codes = new_recovery_codes(user)
     audit("user.two_factor_enable", user.email, target_type="user", target_id=user.id)
     return codes

@@ -216,17 +216,26 @@ def two_factor_setup() -> Any:
     return _render_enrolment(user, TwoFactorCodeForm())
 
 
-def _render_enrolment(user: User, form: TwoFactorCodeForm) -> str:
+def _render_enrolment(user: User, form: TwoFactorCodeForm) -> Any:
+    """The set-up page, never stored by a browser or proxy: it shows the secret."""
     secret = user.totp_secret
-    return render_template(
-        "auth/two_factor.html",
-        user=user,
-        form=form,
-        confirm=ConfirmForm(),
-        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) if secret else None,
-        qr_code=two_factor.qr_code(two_factor.provisioning_uri(user, secret)) if secret else None,
-        required=two_factor.required_for(user),
+    response = current_app.make_response(
+        render_template(
+            "auth/two_factor.html",
+            user=user,
+            form=form,
+            confirm=ConfirmForm(),
+            secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+            if secret
+            else None,
+            qr_code=two_factor.qr_code(two_factor.provisioning_uri(user, secret))
+            if secret
+            else None,
+            required=two_factor.required_for(user),
+        )
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @account.post("/two-factor/start")
@@ -254,6 +263,9 @@ def confirm_two_factor() -> Any:
             form.code.errors.append(str(exc))
         else:
             db.session.commit()
+            session.clear()  # other sessions have ended: this one starts again
+            login_user(user)
+            start_session()
             return _recovery_codes_page(codes)
     return _render_enrolment(user, form), 400
 

@@ -123,6 +123,31 @@ def test_enrolment_shows_a_server_drawn_qr_code_and_is_confirmed_by_a_current_co
     assert [e.actor for e in events("user.two_factor_enable")] == ["ana@example.org"]
 
 
+def test_switching_it_on_ends_every_other_session_and_keeps_this_one(
+    app, make_user, auth, client, clock, ctx
+):
+    # someone logged in elsewhere with the password alone (perhaps a stolen one) is out
+    make_user("ana@example.org", Role.CURATOR)
+    elsewhere = AuthActions(app.test_client())
+    elsewhere.login("ana@example.org")
+    auth.login("ana@example.org")
+    client.post(
+        "/account/two-factor/start", data={"csrf_token": csrf_token(client, "/account/two-factor")}
+    )
+    page = client.get("/account/two-factor")
+    assert page.headers["Cache-Control"] == "no-store"  # it shows the secret
+    db.session.expire_all()
+    secret = find_user("ana@example.org").totp_secret
+    token = csrf_token(client, "/account/two-factor")
+    code = pyotp.TOTP(secret).at(NOW)
+    assert (
+        client.post("/account/two-factor", data={"csrf_token": token, "code": code}).status_code
+        == 200
+    )
+    assert client.get("/account/").status_code == 200
+    assert elsewhere.client.get("/account/").status_code == 302
+
+
 def test_the_password_alone_does_not_log_in_an_enrolled_user(
     app, enrolled, auth, client, clock, ctx
 ):
