@@ -288,6 +288,16 @@ def read_table(
     return table
 
 
+def upload_path(folder: Path, filename: str | None, default: str) -> Path:
+    """Where an uploaded file is saved in ``folder`` to be read: under its own name (which
+    import reports quote), its last part only, so that "..", "../../x.csv" or an absolute
+    path cannot point outside the folder; ``default`` when no name is left."""
+    name = Path((filename or "").replace("\\", "/")).name
+    if name in ("", ".", ".."):
+        name = default
+    return folder / f"{Path(name).stem[:80] or Path(default).stem}{Path(name).suffix.lower()}"
+
+
 # Cells a spreadsheet would run as a formula: every export writes them neutralised.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 

@@ -55,7 +55,7 @@ from surveyapp.mail.models import OutboxMessage
 from surveyapp.pagination import count, page_number, paginate
 from surveyapp.registry import values
 from surveyapp.routing import id_from
-from surveyapp.tabular import ImportFileError
+from surveyapp.tabular import ImportFileError, upload_path
 from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, Role
 
 COORDINATORS = [Role.ADMIN, Role.COORDINATOR]
@@ -168,9 +168,8 @@ def contact_import() -> Any:
     actor = current_user.email
     # The role check's read ends here: no lock is held while the file is read.
     db.session.rollback()
-    suffix = Path(upload.filename or "contacts.csv").suffix.lower()
     with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / f"{Path(upload.filename or 'contacts').stem[:80]}{suffix}"
+        path = upload_path(Path(workdir), upload.filename, "contacts.csv")
         upload.save(path)
         try:
             table = read_contacts(path, max_rows=current_app.config["IMPORT_MAX_ROWS"])

@@ -35,6 +35,7 @@ from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry import export, importer
 from surveyapp.registry.models import CurationFlag, Entry
 from surveyapp.registry.service import EntryFilters
+from surveyapp.tabular import upload_path
 from surveyapp.vocabulary import Role
 
 blueprint = Blueprint("registry_staff", __name__, url_prefix="/staff/registry")
@@ -157,10 +158,9 @@ def upload() -> Any:
         upload = form.file.data
         actor = current_user.email
         db.session.rollback()  # the role check's read ends: no lock while the file is read
-        suffix = Path(upload.filename or "upload.csv").suffix.lower()
         config = current_app.config
         with tempfile.TemporaryDirectory() as workdir:
-            path = Path(workdir) / f"{Path(upload.filename or 'upload').stem[:80]}{suffix}"
+            path = upload_path(Path(workdir), upload.filename, "upload.csv")
             upload.save(path)
             try:
                 rows = importer.read_source(
