@@ -8,6 +8,7 @@ outgrows, erasure and access both scan every text and JSON column of every table
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,10 +40,18 @@ class Needles:
 
     @property
     def all(self) -> list[str]:
-        """The address first, then names: only full names (two words or more, eight letters
-        or more), since a lone "Anna" would also hit "St. Anna Kinderspital"."""
+        """What is looked for inside text: the address first, then names, only full names
+        (two words or more, eight letters or more), since a lone "Anna" would also hit
+        "St. Anna Kinderspital"."""
         full = [n.strip() for n in self.names if len(n.split()) >= 2 and len(n.strip()) >= 8]
         return [self.email, *sorted(full)]
+
+    @property
+    def whole(self) -> list[str]:
+        """Names of any length, looked for only as a whole value (a contact person field, a
+        changed value in the history, an answer): "Li Wei" is too short to look for inside
+        text, but a field holding exactly it holds the person."""
+        return sorted({n.strip() for n in self.names if n.strip()})
 
     def address_only(self) -> Needles:
         """The address without the names."""
@@ -70,6 +79,14 @@ def _matches(column: Column[Any], needle: str) -> Any:
     )
 
 
+def _holds(column: Column[Any], name: str) -> Any:
+    """SQL: the column is the name, or (JSON) holds it as a whole string value."""
+    if isinstance(column.type, JSON):
+        quoted = json.dumps(name, ensure_ascii=False)
+        return func.lower(cast(column, Text)).contains(quoted.lower(), autoescape=True)
+    return func.lower(func.trim(column)) == name.lower()
+
+
 def needles_in(table: str, needles: Needles) -> Needles:
     """What is looked for in one table."""
     return needles.address_only() if table in ADDRESS_ONLY_TABLES else needles
@@ -85,7 +102,10 @@ def find(needles: Needles, *, skip: Iterable[str] = ()) -> list[Trace]:
         keys = list(table.primary_key.columns)
         looked_for = needles_in(table.name, needles)
         for column in _text_columns(table):
-            condition = or_(*(_matches(column, n) for n in looked_for.all))
+            condition = or_(
+                *(_matches(column, n) for n in looked_for.all),
+                *(_holds(column, n) for n in looked_for.whole),
+            )
             for row in db.session.execute(select(*keys, column).where(condition)):
                 key = {k.name: row[i] for i, k in enumerate(keys)}
                 found.append(Trace(table.name, column.name, key, row[len(keys)]))
@@ -111,7 +131,7 @@ def scrubbed(value: Any, needles: Needles) -> Any:
     becomes None (so no "[erased]" is taken for an address later), a longer one gets the
     occurrences replaced; lists and objects are walked, keys included."""
     if isinstance(value, str):
-        for needle in needles.all:
+        for needle in (*needles.all, *needles.whole):
             if value.strip().lower() == needle.lower():
                 return None
         for needle in needles.all:

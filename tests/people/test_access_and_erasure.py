@@ -202,3 +202,20 @@ def test_the_erase_command_asks_first_and_a_no_changes_nothing(runner, journey):
     result = runner.invoke(args=["people", "erase", EMAIL], input="n\n")
     assert result.exit_code == 1 and "Aborted" in result.output
     assert db.session.scalar(select(Contact).where(Contact.email == EMAIL)) is not None
+
+
+def test_a_short_name_is_erased_wherever_a_field_holds_exactly_it(runner, make_entry, ctx):
+    # too short to look for inside free text, but a field holding exactly it holds the person
+    entry_id = make_entry(
+        "Shanghai Cell Therapy Centre",
+        "CN",
+        contact_person="Li Wei",
+        contact_email="li.wei@example.cn",
+        diseases_targeted="Lymphoma",
+    )
+    assert rows_naming("Li Wei")
+    result = runner.invoke(args=["people", "erase", "li.wei@example.cn", "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert rows_naming("li.wei@example.cn", "Li Wei") == []
+    assert db.session.get(Entry, entry_id).institution.name == "Shanghai Cell Therapy Centre"
