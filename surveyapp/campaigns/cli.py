@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.campaigns import contact_import, opt_out_tokens, service
 from surveyapp.campaigns.models import Invitation
@@ -50,11 +51,12 @@ def import_command(file: Path) -> None:
     except ImportFileError as exc:
         fail(str(exc))
     report = contact_import.ContactImportReport(source=file.name, skipped=list(table.problems))
-    with batched_writes():
-        for _size in contact_import.import_batches(table, report, actor=actor):
-            db.session.commit()  # other writers get the lock between batches
-        contact_import.record_import(report, actor=actor)
-        db.session.commit()
+    with batched_writes():  # each batch committed: others write in between
+        try:
+            contact_import.import_all(table, report, actor=actor, commit=db.session.commit)
+        except SQLAlchemyError as exc:
+            click.echo(report.summary())
+            fail(f"stopped at row {report.interrupted_at}: {exc.__class__.__name__}")
     click.echo(report.summary())
 
 

@@ -8,9 +8,9 @@ view or command that commits:
 
 1. :func:`read_contacts` reads and checks the file's shape with no database access at all
    (the caller ends its transaction first, so no lock is held while a large file is read);
-2. :func:`import_batches` imports ``IMPORT_CHUNK_ROWS`` rows at a time, each batch
-   committed by the caller before the next, with a pause between for other writers to take
-   the lock; :func:`record_import` audits the whole import once at the end.
+2. :func:`import_all` imports ``IMPORT_CHUNK_ROWS`` rows at a time, each batch committed
+   by the caller's ``commit`` before the next, with a pause between for other writers to
+   take the lock, and audits the whole import once at the end.
 
 Good rows are kept, bad rows listed with row, column and reason; one contact per email
 address (a re-import updates it); ``institution_id`` links the contact to that
@@ -19,12 +19,13 @@ institution, otherwise likely institutions are proposed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.campaigns.service import (
     CampaignError,
@@ -61,6 +62,15 @@ class ContactImportReport:
     skipped: list[ImportProblem] = field(default_factory=list)
     # addresses imported so far: a later row with one of them is a repeat
     seen: set[str] = field(default_factory=set, repr=False)
+    # rows of the file committed so far, and where a database error stopped the import
+    rows_done: int = 0
+    interrupted_at: int | None = None
+
+    def add(self, batch: ContactImportReport) -> None:
+        """Count a committed batch in the whole import."""
+        for counter in ("created", "updated", "unchanged", "linked", "proposed"):
+            setattr(self, counter, getattr(self, counter) + getattr(batch, counter))
+        self.skipped += batch.skipped
 
     def summary(self) -> str:
         """One line a person can read, then each skipped row."""
@@ -87,16 +97,19 @@ def read_contacts(path: Path, *, max_rows: int) -> Table:
 
 
 def import_batches(table: Table, report: ContactImportReport, *, actor: str) -> Iterator[int]:
-    """Import the table's rows ``IMPORT_CHUNK_ROWS`` at a time into ``report``, yielding
-    each batch's size so that the caller commits it (inside
-    :func:`surveyapp.database.batched_writes`); after each commit, others get to write."""
+    """Import the table's rows ``IMPORT_CHUNK_ROWS`` at a time, yielding each batch's size
+    so that the caller commits it (inside :func:`surveyapp.database.batched_writes`); a
+    batch counts in ``report`` once committed, and after each commit others get to write."""
     size = current_app.config["IMPORT_CHUNK_ROWS"]
     for start in range(0, len(table.rows), size):
         if start:
             let_other_writers_in()
         rows = table.rows[start : start + size]
-        import_contact_rows(rows, report, actor=actor)
+        batch = ContactImportReport(source=report.source, seen=report.seen)
+        import_contact_rows(rows, batch, actor=actor)
         yield len(rows)
+        report.add(batch)
+        report.rows_done += len(rows)
 
 
 def import_contact_rows(
@@ -136,6 +149,28 @@ def import_contact_rows(
             report.proposed += len(propose_links(contact))
 
 
+def import_all(
+    table: Table, report: ContactImportReport, *, actor: str, commit: Callable[[], None]
+) -> None:
+    """Import every batch, ``commit`` (the caller's) ending each, then audit the import.
+
+    A database error (another change to the same contact at the same moment) stops it:
+    the failed batch is rolled back, the batches before it stay, and the import is audited
+    as interrupted at that row before the error is raised again. Importing the file again
+    completes it: rows already imported are updated, not duplicated."""
+    try:
+        for _size in import_batches(table, report, actor=actor):
+            commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        report.interrupted_at = table.rows[report.rows_done].number
+        record_import(report, actor=actor)
+        commit()
+        raise
+    record_import(report, actor=actor)
+    commit()
+
+
 def record_import(report: ContactImportReport, *, actor: str) -> None:
     """Audit the whole import once."""
     audit(
@@ -145,6 +180,7 @@ def record_import(report: ContactImportReport, *, actor: str) -> None:
         created=report.created,
         updated=report.updated,
         skipped=len(report.skipped),
+        interrupted_at_row=report.interrupted_at,
     )
 
 

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import restrict
@@ -35,9 +36,8 @@ from surveyapp.campaigns import (
 )
 from surveyapp.campaigns.contact_import import (
     ContactImportReport,
-    import_batches,
+    import_all,
     read_contacts,
-    record_import,
 )
 from surveyapp.campaigns.forms import (
     CampaignForm,
@@ -178,11 +178,13 @@ def contact_import() -> Any:
                 "campaigns/contact_import.html", problems=exc.problems, report=None
             ), 400
     report = ContactImportReport(source=path.name, skipped=list(table.problems))
-    with batched_writes():
-        for _size in import_batches(table, report, actor=actor):
-            db.session.commit()  # other writers get the lock between batches
-        record_import(report, actor=actor)
-        db.session.commit()
+    with batched_writes():  # each batch committed: others write in between
+        try:
+            import_all(table, report, actor=actor, commit=db.session.commit)
+        except SQLAlchemyError:
+            return render_template(
+                "campaigns/contact_import.html", report=report, problems=None
+            ), 409
     return render_template("campaigns/contact_import.html", report=report, problems=None)
 
 
