@@ -90,7 +90,7 @@ def test_a_release_holds_no_personal_data_even_where_the_contact_consented(table
     rows = {r["source_row"]: r for r in csv_rows(folder / "registry.csv")}
     assert consenting.texts["contact_person"] and rows["1"]["contact_person"] == ""
     assert all(row["contact_person"] == "" for row in rows.values())
-    assert '"contact_person": null' in (folder / "registry.json").read_text(encoding="utf-8")
+    assert '"contact_person":null' in (folder / "registry.json").read_text(encoding="utf-8")
     assert consenting.texts["contact_person"] not in "".join(
         path.read_text(encoding="utf-8", errors="replace") for path in folder.iterdir()
     )
