@@ -29,7 +29,7 @@ from surveyapp.people.traces import Needles, find, wipe
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import export
 from surveyapp.registry import service as registry
-from surveyapp.registry.models import Entry
+from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import ChangeSource
 
 STUB_DOMAIN = "erased.invalid"
@@ -90,7 +90,16 @@ def needles_for(email: str) -> Needles:
         )
         if n
     )
-    return Needles(email, names)
+    # institutions bearing one of the names ("Fondazione Anna Rossi") keep it wherever
+    # their name is written: in the history, Table 1's texts, answers, a contact's record
+    protected = {
+        name
+        for full in Needles(email, names).all[1:]
+        for name in db.session.scalars(
+            select(Institution.name).where(func.lower(Institution.name).contains(full.lower()))
+        )
+    }
+    return Needles(email, names, protected)
 
 
 @dataclass

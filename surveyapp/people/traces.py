@@ -37,6 +37,8 @@ class Needles:
 
     email: str
     names: set[str] = field(default_factory=set)
+    # institution names that hold one of the names: never rewritten where they occur
+    protected: set[str] = field(default_factory=set)
 
     @property
     def all(self) -> list[str]:
@@ -134,9 +136,19 @@ def scrubbed(value: Any, needles: Needles) -> Any:
         for needle in (*needles.all, *needles.whole):
             if value.strip().lower() == needle.lower():
                 return None
+        kept = sorted(
+            (name for name in needles.protected if _lower_contains(value, name)),
+            key=len,
+            reverse=True,
+        )
+        masks = {f"\x00{index}\x00": name for index, name in enumerate(kept)}
+        for mask, name in masks.items():  # an institution's name stays whole
+            value = value.replace(name, mask)
         for needle in needles.all:
             if _lower_contains(value, needle):
                 value = _replace(value, needle)
+        for mask, name in masks.items():
+            value = value.replace(mask, name)
         return value
     if isinstance(value, list):
         return [scrubbed(item, needles) for item in value]

@@ -184,11 +184,17 @@ def test_erasure_keeps_the_institution_even_when_it_bears_the_persons_name(runne
         contact_email="anna.rossi@example.it",
         diseases_targeted="Leukaemia",
     )
+    audit("registry.note", "curator@example.org", note="Called Fondazione Anna Rossi today")
+    db.session.commit()
     result = runner.invoke(args=["people", "erase", "anna.rossi@example.it", "--yes"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     entry = db.session.get(Entry, entry_id)
     assert entry.institution.name == "Fondazione Anna Rossi"
+    # wherever else the institution's name is written, it stays whole too
+    assert "Fondazione Anna Rossi" in json.dumps(entry.institution.texts, ensure_ascii=False)
+    assert rows_naming("Fondazione [erased]") == []
+    assert rows_naming("Called Fondazione Anna Rossi today")  # another's note, unchanged
     assert "fondazione anna rossi" in entry.search_text
     assert entry.contact_person is None and entry.contact_email is None
     assert entry.diseases_targeted
