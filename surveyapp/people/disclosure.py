@@ -24,7 +24,7 @@ from surveyapp.history.models import AuditEvent, FieldChange, Version
 from surveyapp.history.service import audit
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.people.erasure import address_hash, needles_for, normalised
-from surveyapp.people.traces import Trace, find
+from surveyapp.people.traces import Needles, Trace, find
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry.models import Entry
 from surveyapp.review.models import Review
@@ -150,6 +150,19 @@ def _version(version: Version) -> dict[str, Any]:
     }
 
 
+def _excerpts(value: Any, needles: Needles, around: int = 60) -> list[str]:
+    """Where a stored value names the person: a few words either side of each occurrence,
+    not the whole value, which may hold other people's data (a colleague's answers)."""
+    text = value if isinstance(value, str) else json.dumps(plain(value), ensure_ascii=False)
+    lowered = text.lower()
+    found = []
+    for needle in (*needles.all, *needles.whole):
+        at = lowered.find(needle.lower())
+        if at >= 0:
+            found.append(text[max(0, at - around) : at + len(needle) + around])
+    return found
+
+
 def _ids(traces: list[Trace], table: str) -> set[int]:
     return {t.key["id"] for t in traces if t.table == table and "id" in t.key}
 
@@ -159,6 +172,9 @@ def disclosure(email: str) -> dict[str, Any]:
     email = normalised(email)
     needles = needles_for(email)
     traces = find(needles)
+    # Records are chosen by the address only: a name also occurs in other people's records
+    # (a colleague's answers naming the person), which are theirs, not this person's.
+    by_address = find(needles.address_only())
     contact = db.session.scalar(select(Contact).where(Contact.email == email))
     invitations = (
         db.session.scalars(
@@ -174,7 +190,7 @@ def disclosure(email: str) -> dict[str, Any]:
             or_(
                 Submission.invitation_id.in_(invitation_ids),
                 func.lower(Submission.submitter_email) == email,
-                Submission.id.in_(_ids(traces, "submission")),
+                Submission.id.in_(_ids(by_address, "submission")),
             )
         )
         .order_by(Submission.id)
@@ -191,12 +207,14 @@ def disclosure(email: str) -> dict[str, Any]:
         .order_by(Nomination.id)
     ).all()
     entries = db.session.scalars(
-        select(Entry).where(Entry.id.in_(_ids(traces, "entry"))).order_by(Entry.id)
+        select(Entry).where(Entry.id.in_(_ids(by_address, "entry"))).order_by(Entry.id)
     ).all()
-    version_ids = _ids(traces, "version") | {
+    version_ids = _ids(by_address, "version") | {
         version_id
         for version_id in db.session.scalars(
-            select(FieldChange.version_id).where(FieldChange.id.in_(_ids(traces, "field_change")))
+            select(FieldChange.version_id).where(
+                FieldChange.id.in_(_ids(by_address, "field_change"))
+            )
         )
     }
     versions = db.session.scalars(
@@ -204,12 +222,12 @@ def disclosure(email: str) -> dict[str, Any]:
     ).all()
     audit_events = db.session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.id.in_(_ids(traces, "audit_event")))
+        .where(AuditEvent.id.in_(_ids(by_address, "audit_event")))
         .order_by(AuditEvent.id)
     ).all()
     emails = db.session.scalars(
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(_ids(traces, "outbox_message")))
+        .where(OutboxMessage.id.in_(_ids(by_address, "outbox_message")))
         .order_by(OutboxMessage.id)
     ).all()
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
@@ -244,8 +262,9 @@ def disclosure(email: str) -> dict[str, Any]:
             else None
         ),
         "mentions": [
-            {"table": t.table, "column": t.column, "key": plain(t.key), "value": plain(t.value)}
+            {"table": t.table, "column": t.column, "key": plain(t.key), "excerpts": excerpts}
             for t in traces
+            if (excerpts := _excerpts(t.value, needles))
         ],
     }
 

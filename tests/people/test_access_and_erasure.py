@@ -20,6 +20,7 @@ from surveyapp.registry.models import Entry
 from surveyapp.vocabulary import Role
 from tests.conftest import csrf_token
 from tests.people.conftest import ADMIN, EMAIL, NAME
+from tests.review.conftest import suggest
 
 
 def rows_naming(*needles: str) -> list[tuple[str, str, object]]:
@@ -62,6 +63,17 @@ def test_the_export_holds_everything_the_journey_stored(runner, journey):
     assert any(m["kind"] == "confirmation" for m in document["emails"])
     # every place the scan finds is in the export, so nothing stored escapes it
     assert len(document["mentions"]) >= len(rows_naming(EMAIL)) > 0
+
+
+def test_the_export_names_others_records_only_by_excerpt(runner, journey, client):
+    # a colleague's suggestion names the person: it is the colleague's record, not theirs
+    suggest(client, your_name="Eva Colleague", your_email="eva@example.org", note=f"Ask {NAME}")
+    result = runner.invoke(args=["people", "export", EMAIL])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert not any(s["submitter_email"] == "eva@example.org" for s in document["submissions"])
+    assert "eva@example.org" not in result.output
+    assert any(NAME in excerpt for m in document["mentions"] for excerpt in m["excerpts"])
 
 
 def test_the_staff_page_exports_for_admins_only(client, journey, auth, make_user):
