@@ -55,7 +55,8 @@ def _days(setting: str, now: datetime) -> datetime | None:
 
 def silent_contacts(now: datetime) -> list[int]:
     """Contacts invited to at least RETENTION_CONTACT_CAMPAIGNS closed campaigns who never
-    submitted an answer to any."""
+    submitted an answer to any and are invited to no campaign still open (whose link must
+    keep working until it closes)."""
     campaigns = current_app.config["RETENTION_CONTACT_CAMPAIGNS"]
     if campaigns <= 0:
         return []
@@ -69,6 +70,7 @@ def silent_contacts(now: datetime) -> list[int]:
         .having(
             func.count(func.distinct(Campaign.id)).filter(closed) >= campaigns,
             func.count(Invitation.submitted_at) == 0,
+            func.count(Campaign.id).filter(~closed) == 0,
         )
         .order_by(Contact.id)
     )

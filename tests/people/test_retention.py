@@ -137,3 +137,15 @@ def test_apply_removes_exactly_what_the_dry_run_listed(runner, aged):
         else:
             assert after[contact_id].email == email
     assert runner.invoke(args=["people", "retention"]).output.startswith("Would remove contacts: 0")
+
+
+def test_a_silent_contact_invited_to_an_open_campaign_keeps_the_link(runner, aged):
+    # silent in two closed campaigns, but invited to one still open: kept until it closes
+    running = campaigns.create_campaign(
+        "Registry update 2027", utcnow().date() + timedelta(days=30), actor="test"
+    )
+    campaigns.invite(running, actor="test", contact_ids=[aged["silent"]])
+    db.session.commit()
+    result = runner.invoke(args=["people", "retention"])
+    assert result.exit_code == 0, result.output
+    assert listed(result.output, "contact") == set()
