@@ -35,6 +35,7 @@ from surveyapp.registry.service import (
     shown_text,
     updates_from_text,
 )
+from surveyapp.routing import id_from
 from surveyapp.tabular import ImportFileError, ImportProblem, SourceRow, read_table, unneutralise
 from surveyapp.vocabulary import ChangeSource, FlagKind
 
@@ -298,13 +299,47 @@ def import_file(
     return import_rows(rows, source=path.name, actor=actor, name_threshold=name_threshold)
 
 
+def check_rows(rows: list[SourceRow], *, source: str) -> dict[int, int | None]:
+    """Every problem of the rows against the registry, raised together as ImportFileError,
+    or else the entry each row updates (its id; None for a row adding an entry), by row
+    number. It only reads: a caller may run it without SQLite's write lock
+    (:func:`surveyapp.database.reading_only`) and write afterwards."""
+    problems: list[ImportProblem] = []
+    targets: dict[int, int | None] = {}
+    generic = generic_fields()
+    for row in rows:
+        raw_id = row.cells.get("entry_id", "").strip()
+        entry = None
+        if raw_id:
+            entry_id = id_from(raw_id)
+            entry = db.session.get(Entry, entry_id) if entry_id else None
+            if entry is None:
+                problems.append(
+                    ImportProblem(row.number, "entry_id", f"no entry has id {raw_id!r}")
+                )
+                continue
+        elif not row.cells.get("institution", "").strip():
+            problems.append(ImportProblem(row.number, "institution", "a new row needs a name"))
+        targets[row.number] = entry.id if entry is not None else None
+        problems += _strict_problems(row, entry, generic)
+    if problems:
+        raise ImportFileError(source, problems)
+    return targets
+
+
 def import_rows(
-    rows: list[SourceRow], *, source: str, actor: str, name_threshold: float = 88
+    rows: list[SourceRow],
+    *,
+    source: str,
+    actor: str,
+    name_threshold: float = 88,
+    checked: dict[int, int | None] | None = None,
 ) -> ImportReport:
     """Import the rows :func:`read_source` read from a file named ``source``, all of them
-    or none (ImportFileError lists every problem). Reading a large file takes long and needs
-    no database: a caller that holds a write transaction ends it before reading, so
-    SQLite's one write lock is held only while rows are checked and written.
+    or none (ImportFileError lists every problem). Reading a large file and checking its
+    rows need no write: a caller that holds a write transaction ends it before reading,
+    may pass what :func:`check_rows` found (``checked``) without the lock, and so holds
+    SQLite's one write lock only while rows are written.
 
     A row with an ``entry_id`` updates that entry, and its institution for the institution
     columns, as new versions; an empty cell leaves the field as it is. A row without one is
@@ -313,31 +348,14 @@ def import_rows(
     """
     report = ImportReport(source=source)
     report.rows = len(rows)
-    problems: list[ImportProblem] = []
-    targets: dict[int, Entry | None] = {}
-    generic = generic_fields()
-    for row in rows:
-        raw_id = row.cells.get("entry_id", "").strip()
-        entry = None
-        if raw_id:
-            entry = db.session.get(Entry, int(raw_id)) if raw_id.isdigit() else None
-            if entry is None:
-                problems.append(
-                    ImportProblem(row.number, "entry_id", f"no entry has id {raw_id!r}")
-                )
-                continue
-        elif not row.cells.get("institution", "").strip():
-            problems.append(ImportProblem(row.number, "institution", "a new row needs a name"))
-        targets[row.number] = entry
-        problems += _strict_problems(row, entry, generic)
-    if problems:
-        raise ImportFileError(source, problems)
+    targets = checked if checked is not None else check_rows(rows, source=source)
 
     provenance = Provenance(ChangeSource.FILE_IMPORT, actor, source_ref=source)
     importer = _Importer(report, provenance, name_threshold)
     definition = table1()
     for row in rows:
-        entry = targets[row.number]
+        entry_id = targets[row.number]
+        entry = db.session.get(Entry, entry_id) if entry_id is not None else None
         if entry is not None:
             _update_entry(importer, row, entry)
             continue

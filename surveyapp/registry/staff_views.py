@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.auth.access import STAFF, restrict
+from surveyapp.database import reading_only
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import lazy_gettext as _l
@@ -168,11 +169,15 @@ def upload() -> Any:
                     max_rows=config["IMPORT_MAX_ROWS"],
                     max_cell=config["IMPORT_MAX_CELL_LENGTH"],
                 )
+                with reading_only():  # checked against the registry without the lock
+                    checked = importer.check_rows(rows, source=path.name)
+                    db.session.rollback()
                 report = importer.import_rows(
                     rows,
                     source=path.name,
                     actor=actor,
                     name_threshold=config["DUPLICATE_NAME_THRESHOLD"],
+                    checked=checked,
                 )
             except importer.ImportFileError as exc:
                 db.session.rollback()

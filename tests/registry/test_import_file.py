@@ -211,6 +211,13 @@ def with_good_row(bad_row: str, header: str = ",".join(HEADER)) -> str:
             ),
             "row 3, column entry_id: no entry has id '999999'",
         ),
+        (
+            "huge_id.csv",
+            with_good_row("9" * 30 + ",X,,DE,,,,,,,", "entry_id," + ",".join(HEADER)).replace(
+                GOOD, "," + GOOD
+            ),
+            "row 3, column entry_id: no entry has id '" + "9" * 30 + "'",
+        ),
         ("quote.csv", with_good_row('"X,,DE,,,,,,,'), "row 3: unexpected end of data"),
         ("notes.txt", "hello", "only .csv and .xlsx files can be imported"),
     ],
