@@ -26,6 +26,8 @@ def confirm_suggestion(client, submission: Submission) -> None:
     from surveyapp.questionnaire.suggestion_confirmation import confirmation_token
 
     url = f"/suggest/confirm/{confirmation_token(submission, 'en')}"
+    # the test's own read ends first: on SQLite the request needs the write lock
+    db.session.commit()
     response = client.post(url, data={"csrf_token": csrf_token(client, url)})
     assert response.status_code == 200, response.get_data(as_text=True)
     db.session.expire_all()
