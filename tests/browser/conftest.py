@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from surveyapp.paths import PROJECT_ROOT
@@ -64,6 +65,10 @@ def live_server(app, mailbox, monkeypatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+# The tallest page shot whole (see Shots).
+FULL_PAGE_MAX_PX = 6000
+
+
 class Shots:
     """Numbered screenshots of a journey, in artifacts/browser/<test>/."""
 
@@ -77,13 +82,26 @@ class Shots:
     def __call__(self, page: Any, label: str) -> None:
         self.count += 1
         # A full-page shot of the long questionnaire on an emulated phone is rendered in
-        # software: on this 2-core machine with other work running it took over the default
-        # 30 s twice. The shot is for people to look at, not an assertion, so it may wait.
+        # software: on this 2-core machine it took over two minutes in CI, failing a journey
+        # that had passed every check. The shot is for people to look at, not an assertion:
+        # a page taller than FULL_PAGE_MAX_PX is shot as the person sees it at that moment.
+        height = self._height(page)
         page.screenshot(
             path=str(self.folder / f"{self.count:02d}-{label}.png"),
-            full_page=True,
+            full_page=height <= FULL_PAGE_MAX_PX,
             timeout=120_000,
         )
+
+    @staticmethod
+    def _height(page: Any) -> int:
+        """The page's height; a shot right after a click may meet a navigation under way,
+        and then the page it leads to is measured."""
+        for _attempt in range(3):
+            try:
+                return int(page.evaluate("document.documentElement.scrollHeight"))
+            except PlaywrightError:
+                page.wait_for_load_state()
+        return FULL_PAGE_MAX_PX + 1
 
 
 @pytest.fixture

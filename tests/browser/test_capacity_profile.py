@@ -65,8 +65,8 @@ def test_a_respondent_completes_the_capacity_profile_on_a_phone(
     page = context.new_page()
     page.goto(v2_link)
     assert not scrolls_sideways(page)
-    page.get_by_role("button", name="Start").tap()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start").tap()
     shots(page, "prefilled")
     assert not scrolls_sideways(page)
 
@@ -116,8 +116,8 @@ def test_a_respondent_completes_the_capacity_profile_on_a_phone(
     group(page, "EU-authorised ATMPs administered to patients").get_by_label(
         "Kymriah", exact=False
     ).first.tap()
-    page.get_by_role("button", name="Save and continue later").tap()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and continue later").tap()
     shots(page, "saved")
     assert page.get_by_text(PROMPT).count() == 0
     assert not scrolls_sideways(page)
@@ -134,8 +134,8 @@ def test_a_respondent_completes_the_capacity_profile_on_a_phone(
     assert group(page, "Technology platforms").get_by_label("Gene editing", exact=True).is_checked()
 
     page.get_by_label("I agree that the registry stores", exact=False).tap()
-    page.get_by_role("button", name="Submit").tap()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the thanks page, not the form it leaves
+        page.get_by_role("button", name="Submit").tap()
     shots(page, "submitted")
     assert not scrolls_sideways(page)
 
