@@ -217,6 +217,17 @@ def _recent_failures(scope: str, key: str, reset_on_success: bool) -> int:
     return db.session.scalar(query) or 0
 
 
+def is_throttled(account_scope: str, key: str, address: str) -> bool:
+    """Whether a login step is refused for now: too many failures for the account in this
+    scope (passwords, or two-factor codes, counted apart so that a right password does not
+    reset the codes' count) since its last success, or from the address, in the window."""
+    config = current_app.config
+    return (
+        _recent_failures(account_scope, key, True) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures("address", address, False) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
 def _record_attempt(email: str, address: str, succeeded: bool) -> None:
     for scope, key in (("account", email), ("address", address)):
         db.session.add(LoginAttempt(scope=scope, key=key, succeeded=succeeded))
@@ -234,18 +245,13 @@ def authenticate(email: str, password: str, address: str) -> User:
     two-factor login the password is only the first step: the login (its audit event and
     time) is recorded once the code is right.
     """
-    config = current_app.config
     key = email.strip().lower()[:320]
     # The account's row is locked before its failures are counted, so concurrent guesses
     # at one account are counted one after the other (each sees the failures recorded
     # before it), never all against the same count: seven passwords were checked against
     # a limit of five. SQLite serialises writing transactions already.
     user = db.session.scalar(select(User).where(User.email == key).with_for_update())
-    throttled = (
-        _recent_failures("account", key, True) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures("address", address, False) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    )
-    if throttled:
+    if is_throttled("account", key, address):
         reason = "throttled"
     elif user is None:
         waste_time_like_a_verification(password)

@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from surveyapp.auth.models import LoginAttempt, RecoveryCode, User
-from surveyapp.auth.service import AuthError, _recent_failures, end_sessions
+from surveyapp.auth.service import AuthError, end_sessions, is_throttled
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
@@ -177,14 +177,6 @@ def _record(user: User, address: str, succeeded: bool) -> None:
     db.session.add(LoginAttempt(scope="address", key=address, succeeded=succeeded))
 
 
-def _throttled(user: User, address: str) -> bool:
-    config = current_app.config
-    return (
-        _recent_failures(SCOPE, user.email, True) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures("address", address, False) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    )
-
-
 def verify_second_step(user: User, code: str, address: str, *, now: datetime | None = None) -> str:
     """Complete the login of a user who gave the right password, with a TOTP code or an
     unused recovery code; returns which ("totp" or "recovery"), or raises TwoFactorError.
@@ -221,7 +213,7 @@ def check_code(user: User, code: str, address: str, *, now: datetime | None = No
     method = "totp" if given.isdigit() and len(given) == 6 else "recovery"
     if not locked.has_two_factor or locked.totp_secret is None:
         reason = "not enrolled"
-    elif _throttled(locked, address):
+    elif is_throttled(SCOPE, locked.email, address):
         reason = "throttled"
     elif method == "totp":
         step = _matching_step(locked.totp_secret, given, now, locked.totp_last_step)
