@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from types import FrameType
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("SURVEYAPP_INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -119,9 +121,20 @@ class Config:
         for name in os.environ.get("RELEASE_AUTHORS", "ATMP facility registry curators").split(";")
         if name.strip()
     ]
-    # Rate limits of invitation links (Flask-Limiter); use a shared storage with several
-    # app servers, e.g. RATELIMIT_STORAGE_URI=redis://...
+    # Rate limits (Flask-Limiter) of invitation links and the public suggestion form count
+    # requests in RATELIMIT_STORAGE_URI. memory:// counts in each process apart, so several
+    # gunicorn workers or app servers would each allow the whole limit: they share Redis
+    # instead (redis://127.0.0.1:6379/0); production refuses memory:// with several.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # What this site's keys in that storage begin with (two sites may share one Redis).
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "surveyapp")
+    # While the shared storage cannot be reached, each process counts in memory (the same
+    # limits, per process) rather than failing every limited page; back to it once it answers.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = _env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    # How many processes serve the site together, on all app servers (two servers each
+    # running gunicorn -w 3: 6). Gunicorn's own worker count is seen without it (see
+    # serving_processes); 0 leaves it to that.
+    APP_PROCESSES = _env_int("APP_PROCESSES", 0)
     LINK_RATE_LIMIT = os.environ.get("LINK_RATE_LIMIT", "60 per minute")
     SUGGESTION_RATE_LIMIT = os.environ.get("SUGGESTION_RATE_LIMIT", "5 per hour")
     # Public suggestions stored from all addresses together (a botnet has many addresses),
@@ -195,6 +208,55 @@ class ProductionConfig(Config):
                 "of at least 32 characters, e.g. python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'"
             )
+        processes, seen_in = serving_processes(cls.APP_PROCESSES)
+        if processes > 1 and cls.RATELIMIT_STORAGE_URI.startswith("memory://"):
+            raise RuntimeError(
+                f"ProductionConfig is served by {processes} processes ({seen_in}) but counts "
+                "rate limits in memory://, in each process apart, so each would allow the "
+                "whole limit: set RATELIMIT_STORAGE_URI to a storage they share, e.g. "
+                "RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0"
+            )
+
+
+def serving_processes(declared: int = 0) -> tuple[int, str]:
+    """How many processes serve the site together, as far as this one can tell, and what
+    says so: production refuses per-process rate limits when there are several.
+
+    The largest of the operator's APP_PROCESSES (``declared``: the only way to know about
+    other app servers), WEB_CONCURRENCY (the worker count gunicorn and hosting platforms
+    take from the environment) and the workers of the gunicorn loading this app, whichever
+    way it was told (-w, a config file, GUNICORN_CMD_ARGS); 1 when none says more.
+    """
+    counts = [(1, "one process")]
+    if declared:
+        counts.append((declared, f"APP_PROCESSES={declared}"))
+    concurrency = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if concurrency.isdigit():
+        counts.append((int(concurrency), f"WEB_CONCURRENCY={concurrency}"))
+    workers = _gunicorn_workers()
+    if workers:
+        counts.append((workers, f"gunicorn with {workers} workers"))
+    return max(counts, key=lambda count: count[0])
+
+
+def _gunicorn_workers() -> int | None:
+    """The worker count of the gunicorn application loading this app, or None outside one.
+
+    Gunicorn loads the app through its application object's ``wsgi()``, in each worker (or
+    once in the master with --preload), so that object is on the calling stack, holding the
+    configuration gunicorn resolved from all its sources; gunicorn keeps no global for it.
+    """
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        return None
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        loader = frame.f_locals.get("self")
+        if isinstance(loader, BaseApplication):
+            return int(loader.cfg.workers)
+        frame = frame.f_back
+    return None
 
 
 CONFIGS: dict[str, type[Config]] = {
