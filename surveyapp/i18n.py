@@ -41,7 +41,8 @@ def N_(text: str) -> str:
 
 
 @cache
-def _country_names(language: str) -> gettext_module.NullTranslations:
+def country_names(language: str) -> gettext_module.NullTranslations:
+    """pycountry's translations of country names into ``language``."""
     return gettext_module.translation(
         "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
     )
@@ -49,7 +50,7 @@ def _country_names(language: str) -> gettext_module.NullTranslations:
 
 def country_label(code: str, english: str) -> LazyString:
     """A country's name in the language of the request (pycountry ships the translations)."""
-    return LazyString(lambda: _country_names(str(get_locale() or "en")).gettext(english))
+    return LazyString(lambda: country_names(str(get_locale() or "en")).gettext(english))
 
 
 def select_locale() -> str:

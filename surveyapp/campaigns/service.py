@@ -18,7 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from rapidfuzz import fuzz, utils
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from surveyapp.campaigns import templates as email_templates
 from surveyapp.campaigns.models import (
@@ -637,10 +637,17 @@ def invitation_by_token(token: str) -> Invitation | None:
     or None for a token nobody was sent. Callers decide which states their page accepts."""
     if not token or len(token) > 100:
         return None
+    # Every link page reads the contact (its language), the campaign (open or closed) and
+    # the institution: one statement rather than four.
     return db.session.scalar(
         select(Invitation)
         .join(InvitationToken, InvitationToken.invitation_id == Invitation.id)
         .where(InvitationToken.token_hash == token_hash(token))
+        .options(
+            joinedload(Invitation.contact),
+            joinedload(Invitation.campaign),
+            joinedload(Invitation.institution),
+        )
     )
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
-from flask_babel import LazyString, get_locale
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_translations
-from markupsafe import escape
 from wtforms import (
     BooleanField,
     EmailField,
@@ -44,9 +43,10 @@ from surveyapp.definitions import Definition, FieldDefinition
 from surveyapp.definitions import answers as generic
 from surveyapp.definitions.vocabularies import CODE_VOCABULARIES
 from surveyapp.definitions.vocabularies import choices as vocabulary_choices
-from surveyapp.i18n import country_label
+from surveyapp.i18n import country_label, country_names
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.questionnaire.markup import FastMeta
 from surveyapp.registry import values
 from surveyapp.routing import id_from
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
@@ -60,7 +60,7 @@ RADIOS_UP_TO = 6
 class TranslatedForm(Form):
     """A sub-form whose built-in messages come in the request's language, like FlaskForm's."""
 
-    class Meta:
+    class Meta(FastMeta):
         def get_translations(self, form: Form) -> Any:
             return wtforms_translations
 
@@ -222,27 +222,23 @@ def expected_prompt(block: Form, field: FieldDefinition, definition: Definition)
     )
 
 
-def _hint(field: FieldDefinition, condition: FieldDefinition | None) -> LazyString:
+def _hint(field: FieldDefinition, condition: FieldDefinition | None) -> str:
     """A generic field's hint in the request's language: when to answer it, its help and
     its bounds."""
-
-    def text() -> str:
-        parts = [
-            condition_hint(field, condition),
-            _(field.help) if field.help else "",
-            range_hint(field),
-        ]
-        if field.type == "text_list" and not field.help:
-            parts.append(_("One per line."))
-        return str(escape(" ".join(part for part in parts if part)))
-
-    return LazyString(text)
+    parts = [
+        condition_hint(field, condition),
+        _(field.help) if field.help else "",
+        range_hint(field),
+    ]
+    if field.type == "text_list" and not field.help:
+        parts.append(_("One per line."))
+    return " ".join(part for part in parts if part)
 
 
 def _generic_input(field: FieldDefinition, condition: FieldDefinition | None) -> Field:
     """The input of a generic field: its own kind per type, checked by :class:`_Answered`."""
     checks = [_Answered(field, condition)]
-    label = _l(field.label)
+    label = _(field.label)
     help_text = _hint(field, condition)
     match field.type:
         case "integer" | "decimal":
@@ -261,14 +257,14 @@ def _generic_input(field: FieldDefinition, condition: FieldDefinition | None) ->
                 return RadioField(
                     label,
                     checks,
-                    choices=partial(_options, field),
+                    choices=_options(field),
                     validate_choice=False,
                     description=help_text,
                 )
             return SelectField(
                 label,
                 checks,
-                choices=partial(_options, field, blank=True),
+                choices=_options(field, blank=True),
                 validate_choice=False,
                 description=help_text,
             )
@@ -276,7 +272,7 @@ def _generic_input(field: FieldDefinition, condition: FieldDefinition | None) ->
             return CheckboxesField(
                 label,
                 checks,
-                choices=partial(_options, field),
+                choices=_options(field),
                 validate_choice=False,
                 description=help_text,
             )
@@ -296,8 +292,8 @@ def _inputs(
     if generic.is_generic(definition):
         return {definition.key: _generic_input(definition, condition)}
     presence = DataRequired() if definition.required else Optional()
-    label = _l(definition.label)
-    help_text = _l(definition.help) if definition.help else ""
+    label = _(definition.label)
+    help_text = _(definition.help) if definition.help else ""
     match definition.type:
         case "text":
             return {
@@ -318,7 +314,7 @@ def _inputs(
                 )
             }
         case "country":
-            choices = _country_choices(_l("Choose a country"))
+            choices = _country_choices(_("Choose a country"), str(get_locale() or "en"))
             return {
                 definition.key: SelectField(
                     label, [presence], choices=choices, description=help_text
@@ -327,24 +323,24 @@ def _inputs(
         case "atmp_types":
             return {
                 definition.key: CheckboxesField(
-                    _l(definition.heading),
-                    choices=[SelectChoice(v, _l(lbl)) for v, lbl in AtmpType.choices()],
+                    _(definition.heading),
+                    choices=[SelectChoice(v, _(lbl)) for v, lbl in AtmpType.choices()],
                     description=help_text,
                 ),
                 f"{definition.key}_other": StringField(
-                    _l("Other activities"), [Optional(), Length(max=500)]
+                    _("Other activities"), [Optional(), Length(max=500)]
                 ),
             }
         case "patient_count":
-            qualifiers = [SelectChoice(v, _l(lbl)) for v, lbl in PatientsQualifier.choices()]
+            qualifiers = [SelectChoice(v, _(lbl)) for v, lbl in PatientsQualifier.choices()]
             return {
                 definition.key: IntegerField(
                     label,
                     [Optional(), NumberRange(min=0, max=10**7)],
-                    description=_l("A number; leave empty if unknown."),
+                    description=_("A number; leave empty if unknown."),
                 ),
                 f"{definition.key}_qualifier": SelectField(
-                    _l("This number is"), choices=qualifiers, default="exact"
+                    _("This number is"), choices=qualifiers, default="exact"
                 ),
             }
         case "term_list":
@@ -352,12 +348,12 @@ def _inputs(
                 definition.key: TextAreaField(
                     label,
                     [Optional(), *_length(definition)],
-                    description=_l("One disease per line."),
+                    description=_("One disease per line."),
                 ),
                 f"{definition.key}_add": StringField(
-                    _l("Add one"),
+                    _("Add one"),
                     [Optional(), Length(max=200)],
-                    description=_l(
+                    description=_(
                         "Type a disease (suggestions come from the registry) and "
                         "save; it is added to the list above."
                     ),
@@ -365,7 +361,7 @@ def _inputs(
                 ),
             }
         case "answer":
-            choices = [SelectChoice(v, _l(lbl)) for v, lbl in Answer.choices()]
+            choices = [SelectChoice(v, _(lbl)) for v, lbl in Answer.choices()]
             return {
                 definition.key: RadioField(
                     label, [Optional()], choices=choices, validate_choice=True
@@ -375,8 +371,10 @@ def _inputs(
 
 
 @cache
-def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
-    """The institution form and the entry-block form for a definition."""
+def form_classes(definition: Definition, language: str) -> tuple[type[Form], type[Form]]:
+    """The institution form and the entry-block form for a definition, with every label,
+    hint and option in ``language`` (built in a request of that language): once per
+    language rather than translating a few hundred texts on every page."""
     institution = type(
         "InstitutionForm",
         (TranslatedForm,),
@@ -388,7 +386,7 @@ def form_classes(definition: Definition) -> tuple[type[Form], type[Form]]:
     )
     entry_fields: dict[str, Any] = {
         "entry_id": HiddenField(),
-        "active": BooleanField(_l("We still run this programme"), default=True),
+        "active": BooleanField(_("We still run this programme"), default=True),
     }
     for d in definition.level_fields("entry"):
         entry_fields |= _inputs(d, _condition(definition, d))
@@ -402,26 +400,34 @@ def _condition(definition: Definition, field: FieldDefinition) -> FieldDefinitio
 
 def questionnaire_form(definition: Definition, **kwargs: Any) -> FlaskForm:
     """A bound questionnaire form: institution once, one block per entry, consents, actions."""
-    institution, entry = form_classes(definition)
+    return _questionnaire_class(definition, str(get_locale() or "en"))(**kwargs)
+
+
+@cache
+def _questionnaire_class(definition: Definition, language: str) -> type[FlaskForm]:
+    """The questionnaire's form class for a definition, in ``language``."""
+    institution, entry = form_classes(definition, language)
 
     class QuestionnaireForm(FlaskForm):
-        institution_block = FormField(institution, label=_l("Institution"))
+        Meta = FastMeta
+
+        institution_block = FormField(institution, label=_("Institution"))
         entries = FieldList(FormField(entry), min_entries=0, max_entries=MAX_ENTRIES)
         consent_store = BooleanField(
-            _l(
+            _(
                 "I agree that the registry stores the contact details given here to keep this "
                 "entry up to date."
             )
         )
         consent_publish = BooleanField(
-            _l("The contact person may be shown publicly in the registry (optional).")
+            _("The contact person may be shown publicly in the registry (optional).")
         )
         submit_key = HiddenField()
-        save = SubmitField(_l("Save and continue later"))
-        add_entry = SubmitField(_l("Add another programme"))
-        submit = SubmitField(_l("Submit"))
+        save = SubmitField(_("Save and continue later"))
+        add_entry = SubmitField(_("Add another programme"))
+        submit = SubmitField(_("Submit"))
 
-    return QuestionnaireForm(**kwargs)
+    return QuestionnaireForm
 
 
 def _terms(text: str | None) -> list[str]:
@@ -556,8 +562,14 @@ def new_submit_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _country_choices(placeholder: Any) -> list[SelectChoice]:
-    """Countries by name in the request's language, led by an empty choice."""
+def _country_choices(placeholder: Any, language: str | None = None) -> list[SelectChoice]:
+    """Countries by name, led by an empty choice: in ``language``, or in each request's
+    language when none is given (for form classes defined once for every language)."""
+    if language is not None:
+        names = country_names(language)
+        return [SelectChoice("", placeholder)] + [
+            SelectChoice(code, names.gettext(name)) for code, name in countries().items()
+        ]
     return [SelectChoice("", placeholder)] + [
         SelectChoice(code, country_label(code, name)) for code, name in countries().items()
     ]

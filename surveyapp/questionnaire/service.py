@@ -11,12 +11,14 @@ taken it into review it is closed to the respondent.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns.models import Contact, Invitation, InvitationToken, Nomination
 from surveyapp.campaigns.service import set_status, token_hash
@@ -102,10 +104,23 @@ def prefill(
                     f.key: registry_value(entry, f) for f in definition.level_fields("entry")
                 },
             }
-            for entry in institution.entries
+            for entry in _entries_with_types(institution)
             if entry.is_active
         ],
     }
+
+
+def _entries_with_types(institution: Institution) -> list[Entry]:
+    """The institution's entries with their ATMP types, in two statements however many
+    entries it has (not one more per entry)."""
+    return list(
+        db.session.scalars(
+            select(Entry)
+            .where(Entry.institution_id == institution.id)
+            .order_by(Entry.id)
+            .options(selectinload(Entry.atmp_type_links))
+        )
+    )
 
 
 def _prefill_new(definition: Definition, contact: Contact | None) -> dict[str, Any]:
@@ -615,10 +630,31 @@ def admit_suggestion(suggestion: Submission, now: datetime) -> None:
     )
 
 
-def known_disease_terms(limit: int = 300) -> list[str]:
-    """The registry's most frequent disease terms, offered as suggestions in the form."""
-    from collections import Counter
+# The last suggestion list worked out, under the registry state it was worked out from.
+_disease_terms: dict[tuple[Any, ...], list[str]] = {}
 
+
+def known_disease_terms(limit: int = 300) -> list[str]:
+    """The registry's most frequent disease terms, offered as suggestions in the form.
+
+    Counting them reads up to 5,000 entries, on every questionnaire page; so the list is
+    kept and counted again only once an entry changed. The newest entry change time and the
+    highest entry id say so, read from their indexes: every process and every server sees
+    a merge or an approved answer on its next page, with nothing to send between them."""
+    newest = select(
+        select(func.max(Entry.updated_at)).scalar_subquery(),
+        select(func.max(Entry.id)).scalar_subquery(),
+    )
+    key = (*db.session.execute(newest).one(), limit)
+    terms = _disease_terms.get(key)
+    if terms is None:
+        terms = _count_disease_terms(limit)
+        _disease_terms.clear()
+        _disease_terms[key] = terms
+    return terms
+
+
+def _count_disease_terms(limit: int) -> list[str]:
     counts: Counter[str] = Counter()
     for targeted, pipeline in db.session.execute(
         select(Entry.diseases_targeted, Entry.diseases_pipeline).limit(5000)

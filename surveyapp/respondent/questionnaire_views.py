@@ -19,7 +19,7 @@ from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
-from surveyapp.questionnaire import forms, service
+from surveyapp.questionnaire import field_markup, forms, service
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import cities
 from surveyapp.respondent.link_views import (
@@ -54,9 +54,9 @@ def _render(
         definition=definition,
         notice=notice,
         editable=service.is_editable(submission),
-        disease_terms=service.known_disease_terms(),
+        disease_terms=field_markup.disease_terms(tuple(service.known_disease_terms())),
         request_for_changes=_request_for_changes(submission),
-        expected_prompt=forms.expected_prompt,
+        question=field_markup.field,
         to_confirm=_answers_to_confirm(invitation),
     ), status
 
