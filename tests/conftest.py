@@ -18,6 +18,7 @@ import re
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from email import policy
 from email.message import Message
@@ -30,7 +31,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 import config
 from surveyapp import create_app
@@ -174,6 +175,38 @@ def xlsx_snapshot(app, runner, tmp_path, monkeypatch) -> Callable[[], None]:
         assert result.exit_code == 0, result.output
 
     return build
+
+
+@contextmanager
+def statements_sent(app: Flask | None = None) -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block, in order: what a page's
+    statement budget counts.
+
+    It listens on the engine (``before_cursor_execute``), so every connection of the
+    application counts: the test's own, each request's, each CLI command's. Without
+    ``app`` it needs an application context."""
+    if app is None:
+        engine = db.engine
+    else:
+        with app.app_context():
+            engine = db.engine
+    sent: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statements(app: Flask) -> Callable[[], AbstractContextManager[list[str]]]:
+    """``with statements() as sent:``: the SQL statements sent inside the block (see
+    :func:`statements_sent`), for tests that count what a page or command costs."""
+    return lambda: statements_sent(app)
 
 
 @pytest.fixture

@@ -7,12 +7,8 @@ and the capacity answers a test gives, written through ``change_fields`` so its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import event
 
 from surveyapp.definitions import table1 as table1_definition
 from surveyapp.extensions import db
@@ -27,8 +23,11 @@ from surveyapp.registry.service import (
     updates_from_text,
 )
 from surveyapp.vocabulary import ChangeSource
+from tests.conftest import statements_sent
 
 PROVENANCE = Provenance(ChangeSource.STAFF_EDIT, "test")
+# The SQL statements sent inside a ``with statements() as sent:`` block (in an app context).
+statements = statements_sent
 
 
 def make_institution(
@@ -56,18 +55,3 @@ def make_institution(
         retire_entry(entry, "programme ended", PROVENANCE)
     db.session.flush()
     return institution
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block, in order."""
-    sent: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)

@@ -79,24 +79,16 @@ def test_every_state_changing_request_needs_a_csrf_token(app, client, everything
     assert checked > 20
 
 
-def test_a_get_never_writes_even_inside_its_own_transaction(app, client, invited):
+def test_a_get_never_writes_even_inside_its_own_transaction(client, invited, statements):
     """Stricter than the crawl: a GET must not even flush a write that is rolled back
     later (it would take SQLite's write lock and queue every other reader behind it)."""
-    from sqlalchemy import event
-
     token = invited(9)
-    writes: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            writes.append(statement.split()[0:3].__str__())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements() as sent:
         for path in (f"/i/{token}", f"/i/{token}/form", f"/i/{token}/thanks", "/", "/statistics"):
             assert client.get(path).status_code in (200, 302)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    writes = [
+        " ".join(statement.split()[:3])
+        for statement in sent
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
     assert writes == []
