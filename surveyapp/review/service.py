@@ -145,6 +145,7 @@ def review_queue(
             selectinload(Submission.invitation).selectinload(Invitation.contact),
             selectinload(Submission.invitation).selectinload(Invitation.campaign),
             selectinload(Submission.assigned_to),
+            selectinload(Submission.versions),  # each row shows its latest version's name
         )
     )
     return paginate(ordered, page, per_page)
@@ -260,6 +261,11 @@ def in_flight_for_institution(submission: Submission) -> list[Submission]:
                 Submission.status.in_(OPEN),
             )
             .order_by(Submission.id)
+            # the comparison reads each one's answers, the page names who sent it
+            .options(
+                selectinload(Submission.versions),
+                selectinload(Submission.invitation).selectinload(Invitation.contact),
+            )
         )
     )
 
@@ -427,6 +433,19 @@ def _other_answers(
     return found
 
 
+def _entries_of(institution: Institution) -> list[Entry]:
+    """The institution's entries with their ATMP types loaded together: the comparison
+    reads every entry's types, which loaded one by one cost a statement per entry."""
+    return list(
+        db.session.scalars(
+            select(Entry)
+            .where(Entry.institution_id == institution.id)
+            .order_by(Entry.id)
+            .options(selectinload(Entry.atmp_type_links))
+        )
+    )
+
+
 def compare(
     submission: Submission, merge_into: Institution | None = None, language: str | None = None
 ) -> Comparison:
@@ -496,7 +515,7 @@ def compare(
         row(f"institution.{f.key}", f, answers.get("institution", {}).get(f.key), institution)
         for f in definition.level_fields("institution")
     ] + not_asked("institution", institution)
-    entries = {e.id: e for e in institution.entries} if institution is not None else {}
+    entries = {e.id: e for e in _entries_of(institution)} if institution is not None else {}
     blocks = []
     for index, block in enumerate(answers.get("entries", [])):
         entry = entries.get(block.get("entry_id")) if submission.institution_id else None
