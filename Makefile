@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Where `make serve`'s gunicorn workers count rate limits together (production refuses
+# per-process memory:// counts when several processes serve).
+RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
 export FLASK_APP := surveyapp
 
 .PHONY: run test test-postgres audit lint db serve clean translations
@@ -45,9 +48,9 @@ audit: $(VENV)/.installed-dev
 test-postgres: $(VENV)/.installed-dev
 	SURVEYAPP_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
 
-## serve: production-style serving with gunicorn (needs SECRET_KEY)
+## serve: production-style serving with gunicorn (needs SECRET_KEY and Redis)
 serve: db
-	SURVEYAPP_CONFIG=production $(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) 'surveyapp:create_app()'
+	SURVEYAPP_CONFIG=production RATELIMIT_STORAGE_URI=$(RATELIMIT_STORAGE_URI) $(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) 'surveyapp:create_app()'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
