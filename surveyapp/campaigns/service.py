@@ -481,10 +481,12 @@ def set_status(
 
     Sending again (a reminder, a resend) does not move an invitation back from a later
     step of the answer (opened, started, submitted ...); failures, bounces and opt-outs
-    always show.
+    always show. The event is added without loading the invitation's timeline (setting
+    its invitation appends it to a loaded timeline and queues it for an unloaded one), so
+    a status change costs no query for the events before it.
     """
     at = at or utcnow()
-    invitation.events.append(InvitationEvent(status=status, at=at, detail=detail))
+    db.session.add(InvitationEvent(invitation=invitation, status=status, at=at, detail=detail))
     current = invitation.status
     regress = (
         status in _ORDER and current in _ORDER and _ORDER.index(status) < _ORDER.index(current)

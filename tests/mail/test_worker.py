@@ -129,7 +129,7 @@ def test_a_crash_after_acceptance_resends_once_with_the_same_message_id(
     ids = mail.claim(clock(), 10)
     rendered = mail._render(ids, mail.SendReport())
     connection = mail.connect()
-    connection.send_message(rendered[0][1])  # the server accepts ...
+    mail._transmit(connection, rendered[0].email)  # the server accepts ...
     connection.quit()  # ... and the worker dies before recording it
     db.session.expire_all()
     assert mail.send_pending(now=clock).sent == 0  # the lease still holds
