@@ -38,9 +38,13 @@ Prints a line per phase, a table per step and one line ``RESULT get_ratio=`` (th
 questionnaire GET's rate over the bare endpoint's, closed loop) ``p95_ms=`` (the GET's
 p95 with think time) ``memory_ratio=`` (the GET over the same bytes from memory), the
 other steps' ratios, the rates, ``get_server_cpu_ms``, ``client_cpu_share`` (the client's
-CPU in its busiest phase, as a share of one core) and ``background``. Asserts nothing.
+CPU in its busiest phase, as a share of one core), ``other_cores`` (the median over the
+phases of cores busy with anything else: near 0 on a quiet machine with SQLite),
+``get_cpu_ratio`` (the bare endpoint's server CPU per request over the GET's, same round:
+the ratio the servers' own cost implies, which others' work on the machine hardly moves)
+and ``background``. Asserts nothing.
 
-    python benchmarks/load.py                       # SQLite, about 4 minutes
+    python benchmarks/load.py                       # SQLite, about 3.5 minutes
     python benchmarks/load.py --background
     python benchmarks/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/loadbench
 
@@ -575,14 +579,19 @@ def measure(
     memory_ratio = median(
         [g.samples.rate / m.samples.rate for g, m in zip(phases[GET], phases[MEMORY], strict=True)]
     )
+    cpu_ratio = median(
+        [b.server_cpu_ms / g.server_cpu_ms for g, b in zip(phases[GET], phases[BARE], strict=True)]
+    )
     print(
         f"RESULT get_ratio={ratios[GET]:.3f} p95_ms={think[GET].percentile(0.95):.1f} "
+        f"get_cpu_ratio={cpu_ratio:.3f} "
         f"memory_ratio={memory_ratio:.3f} memory_over_bare={ratios[MEMORY]:.3f} "
         f"save_ratio={ratios[SAVE]:.3f} submit_ratio={ratios[SUBMIT]:.3f} "
         f"queue_ratio={ratios[QUEUE]:.3f} approve_ratio={ratios[APPROVE]:.3f} "
         f"get_rps={rate[GET]:.1f} memory_rps={rate[MEMORY]:.1f} bare_rps={rate[BARE]:.1f} "
         f"get_server_cpu_ms={median([p.server_cpu_ms for p in phases[GET]]):.2f} "
         f"client_cpu_share={max(p.client_cores for p in every):.2f} "
+        f"other_cores={median([p.other_cores for p in every]):.2f} "
         f"background={'both' if args.background else 'neither'}"
     )
 

@@ -200,7 +200,8 @@ class Phase:
     @property
     def other_cores(self) -> float:
         """Cores busy with neither the client nor the measured server (the database's own
-        processes, background work, anything else running on the machine)."""
+        processes, background work, anything else running on the machine, and time the
+        hypervisor gave to others)."""
         cores = os.cpu_count() or 1
         return self.machine_busy * cores - (self.client_cpu + self.server_cpu) / self.wall
 
