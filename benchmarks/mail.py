@@ -34,7 +34,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,10 +48,12 @@ class Sink:
 
     def __init__(self) -> None:
         self.accepted = 0
+        self.size = 0
         self.message_ids: set[bytes] = set()
 
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         self.accepted += 1
+        self.size += len(envelope.content)
         found = MESSAGE_ID.search(envelope.content)
         if found:
             self.message_ids.add(found.group(1))
@@ -61,8 +62,8 @@ class Sink:
 
 def run_sink(port: int, commands: Connection) -> None:
     """The sink's process: serve SMTP on ``port`` and answer the parent's commands
-    (``count`` gives accepted, distinct Message-IDs and the process's CPU seconds;
-    ``reset``; ``stop``)."""
+    (``count`` gives accepted, distinct Message-IDs, their bytes and the process's CPU
+    seconds; ``reset``; ``stop``)."""
     from aiosmtpd.controller import Controller
 
     sink = Sink()
@@ -73,9 +74,11 @@ def run_sink(port: int, commands: Connection) -> None:
         while True:
             command = commands.recv()
             if command == "count":
-                commands.send((sink.accepted, len(sink.message_ids), time.process_time()))
+                commands.send(
+                    (sink.accepted, len(sink.message_ids), sink.size, time.process_time())
+                )
             elif command == "reset":
-                sink.accepted = 0
+                sink.accepted = sink.size = 0
                 sink.message_ids.clear()
                 commands.send("reset")
             else:
@@ -95,8 +98,8 @@ class SinkProcess:
         if self.commands.recv() != "ready":
             raise RuntimeError("the SMTP sink did not start")
 
-    def count(self) -> tuple[int, int, float]:
-        """Messages accepted, distinct Message-IDs, the sink's CPU seconds so far."""
+    def count(self) -> tuple[int, int, int, float]:
+        """Messages accepted, distinct Message-IDs, their bytes, the sink's CPU seconds."""
         self.commands.send("count")
         return self.commands.recv()
 
@@ -247,24 +250,35 @@ def workers(settings: Settings, count: int) -> tuple[float, int, int, float]:
 
 
 def ceiling_messages(messages: int) -> list[tuple[str, str, bytes]]:
-    """N messages of an invitation's size and shape, flattened to bytes beforehand."""
+    """N messages of an invitation's size and shape (the default texts, both footers, the
+    same headers), flattened to bytes beforehand."""
     from surveyapp.campaigns import templates
+    from surveyapp.mail.delivery import address, alternative
 
-    context = dict(templates.SAMPLE, link="https://registry.example.org/i/" + "x" * 43)
+    link = "http://127.0.0.1:5000/i/" + "x" * 43
+    context = dict(templates.SAMPLE, link=link)
     text = templates.render(templates.DEFAULTS["invitation_text"], context, html=False)
     html = templates.render(templates.DEFAULTS["invitation_html"], context, html=True)
+    footer = "You received this because you were invited to the Mail benchmark survey."
+    text += f"\n--\n{footer} To stop these emails: {link}/opt-out\n"
+    html += f'<hr><p style="font-size:small">{footer} <a href="{link}/opt-out">Stop.</a></p>'
     prepared = []
     for n in range(messages):
-        message = EmailMessage()
-        message["Subject"] = templates.DEFAULTS["invitation_subject"]
-        message["From"] = "ATMP facility registry <registry@example.org>"
-        message["To"] = f"Person {n} <person{n}@example.org>"
-        message["Message-ID"] = make_msgid(domain="example.org")
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["List-Unsubscribe"] = "<https://registry.example.org/i/x/unsubscribe>"
-        message.set_content(text + "\n--\nTo stop these emails: " + context["link"] + "\n")
-        message.add_alternative(html, subtype="html")
-        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        headers = [
+            ("Subject", templates.DEFAULTS["invitation_subject"]),
+            ("From", "ATMP facility registry <registry@example.org>"),
+            ("To", address(f"Person {n}", f"person{n}@example.org")),
+            ("Message-ID", make_msgid(domain="example.org")),
+            ("Date", format_datetime(datetime.now(UTC))),
+            (
+                "List-Unsubscribe",
+                f"<mailto:registry@example.org?subject=unsubscribe%20{'y' * 32}>,\r\n"
+                f" <{link}/unsubscribe>",
+            ),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("Auto-Submitted", "auto-generated"),
+        ]
+        data = alternative(headers, text, html)
         prepared.append(("registry@example.org", f"person{n}@example.org", data))
     return prepared
 
@@ -281,11 +295,11 @@ def ceiling(port: int, prepared: list[tuple[str, str, bytes]]) -> float:
 
 def check(sink: SinkProcess, expected: int, label: str) -> tuple[int, float]:
     """Print whether the sink got exactly the messages sent; its CPU seconds so far."""
-    accepted, distinct, cpu = sink.count()
+    accepted, distinct, size, cpu = sink.count()
     verdict = "ok" if accepted == distinct == expected else "MISMATCH"
     print(
-        f"  {label}: the sink accepted {accepted} messages, {distinct} distinct "
-        f"Message-IDs, {expected} sent: {verdict}"
+        f"  {label}: the sink accepted {accepted} messages of {size // max(accepted, 1):,} "
+        f"bytes on average, {distinct} distinct Message-IDs, {expected} sent: {verdict}"
     )
     sink.reset()
     return accepted, cpu
@@ -297,7 +311,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
-        "--batch-size", type=int, default=None, help="MAIL_BATCH_SIZE (default: the config's)"
+        "--batch-size",
+        type=int,
+        default=200,
+        help="MAIL_BATCH_SIZE, messages a worker claims at once (200, as before; 0: the config's)",
     )
     args = parser.parse_args()
     port = free_port()
@@ -319,7 +336,7 @@ def main() -> None:
                     args.batch_size,
                 )
                 queued = fresh_queue(settings, args.messages)
-                sink_cpu_before = sink.count()[2]
+                sink_cpu_before = sink.count()[3]
                 elapsed, sent, unsent, cpu = workers(settings, count)
                 accepted, sink_cpu = check(sink, sent, f"{count} worker(s)")
                 statuses = outbox_statuses(settings)

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import format_date
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns import campaign_texts, templates
@@ -166,6 +167,8 @@ def build_many(messages: list[OutboxMessage]) -> BatchRendering:
             campaign, contact, invitations = _deliverable(message, batch)
             letter = _letter(batch, campaign, contact.language)
             results.append(_build(message, campaign, contact, invitations, letter, batch))
+        except SQLAlchemyError:
+            raise  # the database failed, not the message
         except Exception as exc:  # the worker cancels or fails this one message only
             results.append(exc)
 

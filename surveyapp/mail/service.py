@@ -40,6 +40,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.database import reading_only, utcnow
 from surveyapp.extensions import db
@@ -265,6 +266,8 @@ def _render(ids: list[int], report: SendReport) -> list[Prepared]:
                 continue
             try:
                 rendering = render_many(group)
+            except SQLAlchemyError:
+                raise  # the database failed, not the messages: their leases bring them back
             except Exception as exc:  # a bug must not stop the other kinds of the batch
                 current_app.logger.exception("could not build outbox messages of %s", kind)
                 rendering = BatchRendering([exc] * len(group), lambda: None)
@@ -286,6 +289,8 @@ def _render(ids: list[int], report: SendReport) -> list[Prepared]:
         message = db.session.get(OutboxMessage, message_id)
         try:
             rendered[message_id] = delivery_for(message.kind).render(message)
+        except SQLAlchemyError:
+            raise
         except Exception as exc:  # a bug must not stop the other messages of the batch
             _stop(message, exc, report)
         db.session.commit()
@@ -317,6 +322,8 @@ def send_pending(
     report = SendReport()
     batch_size = limit or config["MAIL_BATCH_SIZE"]
     pause = 60 / config["MAIL_RATE_PER_MINUTE"] if config["MAIL_RATE_PER_MINUTE"] else 0
+    if pause:  # a paced batch ends well within its lease, or another worker sends it too
+        batch_size = max(1, min(batch_size, int(config["MAIL_LEASE_SECONDS"] / pause / 2)))
     while True:
         ids = claim(now(), batch_size)
         if not ids:

@@ -12,8 +12,9 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
-from surveyapp.campaigns import service
+from surveyapp.campaigns import emails, service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
@@ -156,6 +157,27 @@ def test_a_crash_before_the_batch_is_recorded_resends_it_with_the_same_message_i
     assert set(db.session.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}
 
 
+def test_a_database_error_while_rendering_fails_no_message_for_good(
+    app, campaign, make_contact, mailbox, monkeypatch
+):
+    queued(campaign, make_contact, 2)
+    clock = Clock()
+
+    def database_gone(_messages):
+        raise OperationalError("SELECT ...", {}, Exception("server closed the connection"))
+
+    load = emails._load
+    monkeypatch.setattr(emails, "_load", database_gone)
+    with pytest.raises(OperationalError):
+        mail.send_pending(now=clock)
+    monkeypatch.setattr(emails, "_load", load)
+    db.session.rollback()
+    statuses = set(db.session.scalars(select(OutboxMessage.status)))
+    assert statuses == {OutboxStatus.SENDING}  # claimed, neither failed nor cancelled
+    clock.advance(seconds=app.config["MAIL_LEASE_SECONDS"] + 1)
+    assert mail.send_pending(now=clock).sent == 2
+
+
 def test_one_refused_recipient_fails_alone_and_the_rest_of_the_batch_is_sent(
     campaign, make_contact, mailbox, monkeypatch
 ):
@@ -219,6 +241,23 @@ def test_with_a_send_rate_each_outcome_is_recorded_before_the_pause(
 
     assert mail.send_pending(sleep=pause).sent == 3
     assert sent_at_each_pause == [1, 2]
+
+
+def test_a_paced_batch_is_small_enough_to_end_within_its_lease(
+    app, campaign, make_contact, mailbox, monkeypatch
+):
+    queued(campaign, make_contact, 3)
+    monkeypatch.setitem(app.config, "MAIL_RATE_PER_MINUTE", 30)  # a pause of 2 s
+    monkeypatch.setitem(app.config, "MAIL_LEASE_SECONDS", 9)
+    claim, claimed = mail.claim, []
+
+    def counted(now, limit):
+        claimed.append(claim(now, limit))
+        return claimed[-1]
+
+    monkeypatch.setattr(mail, "claim", counted)
+    assert mail.send_pending(sleep=lambda _seconds: None).sent == 3
+    assert [len(batch) for batch in claimed] == [2, 1, 0]  # 2 x 2 s within half of 9 s
 
 
 def test_revoked_and_open_invitations_in_one_batch(campaign, make_contact, mailbox):
