@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -20,10 +19,9 @@ from urllib.parse import quote
 from flask import current_app
 from flask_babel import format_date
 from markupsafe import Markup
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql import FromClause
 
 from surveyapp.campaigns import campaign_texts, templates
 from surveyapp.campaigns.models import (
@@ -51,7 +49,6 @@ from surveyapp.mail.delivery import (
     register,
 )
 from surveyapp.mail.models import OutboxMessage
-from surveyapp.mail.service import per_row
 from surveyapp.registry.models import Institution
 from surveyapp.vocabulary import InvitationStatus, MessageKind
 
@@ -109,7 +106,6 @@ class _Batch:
     invitations: dict[int, Invitation]
     institution_names: dict[int, str]
     letters: dict[tuple[int, str | None], _Letter] = field(default_factory=dict)
-    now: datetime = field(default_factory=utcnow)
     tokens: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -177,7 +173,8 @@ def build_many(messages: list[OutboxMessage]) -> BatchRendering:
             results.append(exc)
 
     def save() -> None:
-        _insert_rows(InvitationToken.__table__, batch.tokens)
+        if batch.tokens:
+            db.session.execute(insert(InvitationToken.__table__), batch.tokens)
 
     return BatchRendering(results, save)
 
@@ -254,13 +251,7 @@ def _build(
     links = []
     for invitation in invitations:
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        batch.tokens.append(
-            {
-                "invitation_id": invitation.id,
-                "token_hash": token_hash(token),
-                "created_at": batch.now,
-            }
-        )
+        batch.tokens.append({"invitation_id": invitation.id, "token_hash": token_hash(token)})
         name = batch.institution_names.get(invitation.id, letter.new_institution)
         links.append({"institution": name, "link": site_url(f"/i/{token}"), "token": token})
     first = links[0]
@@ -414,29 +405,36 @@ _PAST_SENT = frozenset(
         InvitationStatus.APPROVED,
     }
 )
+_MARK_SENT = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation"))
+    .values(
+        status=bindparam("new_status"),
+        first_sent_at=func.coalesce(Invitation.__table__.c.first_sent_at, bindparam("at")),
+        last_sent_at=bindparam("at"),
+    )
+)
 
 
 def _sent_many(messages: list[Sent]) -> None:
     """Mark the invitations of accepted emails sent as :func:`set_status` does (the status
     unless the answer is further on, the first and last sending, an event in the
-    timeline), in three statements for a whole batch: one reads the statuses, one UPDATE
-    and one INSERT of many rows write them."""
+    timeline), in three statements for a whole batch: one reads the statuses, one
+    executemany UPDATE and one executemany INSERT write them."""
     wanted = {n for message in messages for n in message.invitation_ids}
     status = dict(
         db.session.execute(
             select(Invitation.id, Invitation.status).where(Invitation.id.in_(wanted))
         ).all()
     )
-    first_at: dict[int, datetime] = {}
-    last_at: dict[int, datetime] = {}
+    changes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for message in messages:
         at, detail = message.sent_at, {"kind": message.kind.value, "message_id": message.message_id}
         for number in sorted(set(message.invitation_ids) & status.keys()):
             if status[number] not in _PAST_SENT:
                 status[number] = InvitationStatus.SENT
-            first_at.setdefault(number, at)
-            last_at[number] = at
+            changes.append({"invitation": number, "new_status": status[number], "at": at})
             events.append(
                 {
                     "invitation_id": number,
@@ -445,33 +443,9 @@ def _sent_many(messages: list[Sent]) -> None:
                     "detail": detail,
                 }
             )
-    if not events:
-        return
-    invitation = Invitation.__table__.c
-    db.session.execute(
-        update(Invitation.__table__)
-        .where(invitation.id.in_(last_at))
-        .values(
-            status=per_row(invitation.id, {n: status[n] for n in last_at}, invitation.status),
-            first_sent_at=func.coalesce(
-                invitation.first_sent_at,
-                per_row(invitation.id, first_at, invitation.first_sent_at),
-            ),
-            last_sent_at=per_row(invitation.id, last_at, invitation.last_sent_at),
-        )
-    )
-    _insert_rows(InvitationEvent.__table__, events)
-
-
-# Rows one INSERT writes at most (each takes a few parameters; SQLite allows 32,766).
-INSERT_ROWS = 1000
-
-
-def _insert_rows(table: FromClause, rows: list[dict[str, Any]]) -> None:
-    """Insert rows (each with every column but the key) by statements of many rows: an
-    executemany runs one statement per row on PostgreSQL."""
-    for start in range(0, len(rows), INSERT_ROWS):
-        db.session.execute(insert(table).values(rows[start : start + INSERT_ROWS]))
+    if changes:
+        db.session.execute(_MARK_SENT, changes)
+        db.session.execute(insert(InvitationEvent.__table__), events)
 
 
 def _failed(message: OutboxMessage, reason: str) -> None:

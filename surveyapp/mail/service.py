@@ -39,7 +39,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Case, Column, ColumnElement, and_, case, literal, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from surveyapp.database import reading_only, utcnow
@@ -336,7 +336,7 @@ def send_pending(
 
 class Outcomes:
     """What the SMTP server answered, kept until :meth:`record` writes it in one short
-    transaction: the sent rows with one UPDATE and their kinds' batch hooks,
+    transaction: the sent rows with one executemany UPDATE and their kinds' batch hooks,
     the few failures row by row."""
 
     def __init__(
@@ -389,29 +389,23 @@ class Outcomes:
         self.sent, self.failed = [], []
 
 
-def per_row(key: ColumnElement[int], values: dict[int, Any], column: Column[Any]) -> Case[Any]:
-    """A CASE giving each row (found by ``key``) its own value, typed as ``column``: one
-    UPDATE then writes a whole batch, where an executemany ran a statement per row (a
-    tenth of a millisecond each on PostgreSQL)."""
-    return case(*((key == number, literal(value, column.type)) for number, value in values.items()))
+_MARK_SENT = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == bindparam("sent_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("sent_at"),
+        lease_until=None,
+        last_error=None,
+    )
+)
 
 
 def _record_sent(sent: list[Sent]) -> None:
-    """Mark accepted rows sent in one UPDATE, then call their kinds' hooks:
+    """Mark accepted rows sent in one executemany UPDATE, then call their kinds' hooks:
     the batch hook with what was read at the claim, else the one-message hook with each
     row (loaded in one query)."""
-    outbox = OutboxMessage.__table__.c
-    sent_at = {accepted.id: accepted.sent_at for accepted in sent}
-    db.session.execute(
-        update(OutboxMessage.__table__)
-        .where(outbox.id.in_(sent_at))
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=per_row(outbox.id, sent_at, outbox.sent_at),
-            lease_until=None,
-            last_error=None,
-        )
-    )
+    db.session.execute(_MARK_SENT, [{"sent_id": s.id, "sent_at": s.sent_at} for s in sent])
     by_kind: dict[MessageKind, list[Sent]] = defaultdict(list)
     for accepted in sent:
         by_kind[accepted.kind].append(accepted)
