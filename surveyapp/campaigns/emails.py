@@ -5,6 +5,12 @@ clear anywhere) and links to the site address from the settings, never to a requ
 header. It is multipart (plain text and HTML) with a Message-ID, ``List-Unsubscribe``
 (mailto, whose subject carries an opt-out token that can do nothing else, and https),
 ``List-Unsubscribe-Post`` (RFC 8058) and a footer with the opt-out link.
+
+The worker renders a batch at once (:func:`build_many`): four queries load its campaigns,
+contacts and invitations, what a campaign's emails share in a language is translated once,
+each email is composed as bytes (:func:`surveyapp.mail.delivery.alternative`), and the
+token hashes are written by one statement; the accepted emails' invitations are marked
+sent by three (:func:`_sent_many`).
 """
 
 from __future__ import annotations

@@ -18,8 +18,10 @@ worker that died; no message is lost.
 
 Rendering reads in a reading transaction (on SQLite it takes no write lock, so several
 workers render side by side); kinds sent in bulk render a whole batch from a few queries
-(see :mod:`surveyapp.mail.delivery`), so a batch costs a constant number of statements and
-three short write transactions: the claim, the token hashes, the outcomes.
+(see :mod:`surveyapp.mail.delivery`), so a batch costs a constant number of statements in
+short write transactions: the claim, the token hashes, and the outcomes every
+:data:`RECORD_EVERY` messages. With a send rate configured, a batch is cut so that its
+pauses end within half its lease: a live worker's claims never run out under it.
 
 Temporary failures (connection refused, timeouts, 4xx replies) are retried with exponential
 backoff and jitter; 5xx replies and messages older than the give-up time fail for good.
