@@ -36,16 +36,15 @@ from tests.questionnaire.test_form import prefilled
 # pre-filled city to be confirmed?); the savepoint and its rollback.
 GET_BUDGET = 9
 # The first save: the invitation, the submission (none yet), the entries and their ATMP
-# types (the pre-fill), the new draft, the invitation's events (loaded by the first status
-# change), two status changes (opened, started) each with its event, the entry ids the
-# answers may name, the draft's answers; then, after the commit, the page shown: the
-# invitation, the submission, the disease terms' freshness, the city's version; a savepoint
-# and its release or rollback for each of the two transactions.
-SAVE_BUDGET = 20
+# types (the pre-fill), the new draft, two status changes (opened, started) each with its
+# event, the entry ids the answers may name, the draft's answers; then, after the commit,
+# the page shown: the invitation, the submission, the disease terms' freshness, the city's
+# version; a savepoint and its release or rollback for each of the two transactions.
+SAVE_BUDGET = 19
 # The submit: the invitation, the submission and its versions, the entry ids, the
-# submission's status, its versions again, the invitation's events, its status and event,
+# submission's status, its versions again, the invitation's status and event,
 # the new version, the confirmation email in the outbox; the savepoint and its release.
-SUBMIT_BUDGET = 13
+SUBMIT_BUDGET = 12
 
 PROVENANCE = Provenance(ChangeSource.STAFF_EDIT, "test")
 PROGRAMME = {
