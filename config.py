@@ -103,7 +103,7 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "registry@example.org")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
     MAIL_RATE_PER_MINUTE = _env_int("MAIL_RATE_PER_MINUTE", 0)
-    MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 50)
+    MAIL_BATCH_SIZE = _env_int("MAIL_BATCH_SIZE", 200)
     MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 72)
     MAIL_LEASE_SECONDS = _env_int("MAIL_LEASE_SECONDS", 600)
     MAIL_WORKER_POLL_SECONDS = _env_int("MAIL_WORKER_POLL_SECONDS", 5)
