@@ -18,7 +18,6 @@ from typing import Any
 
 from flask_babel import get_locale
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns.models import Contact, Invitation, InvitationToken, Nomination
 from surveyapp.campaigns.service import set_status, token_hash
@@ -34,7 +33,7 @@ from surveyapp.mail.service import queue
 from surveyapp.questionnaire.models import Submission, SubmissionVersion
 from surveyapp.registry import values
 from surveyapp.registry.models import Entry, Institution
-from surveyapp.registry.service import controlled_value
+from surveyapp.registry.service import controlled_value, entries_with_types
 from surveyapp.vocabulary import InvitationStatus, MessageKind, SubmissionStatus
 
 EDITABLE = (SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.CHANGES_REQUESTED)
@@ -104,23 +103,10 @@ def prefill(
                     f.key: registry_value(entry, f) for f in definition.level_fields("entry")
                 },
             }
-            for entry in _entries_with_types(institution)
+            for entry in entries_with_types(institution)
             if entry.is_active
         ],
     }
-
-
-def _entries_with_types(institution: Institution) -> list[Entry]:
-    """The institution's entries with their ATMP types, in two statements however many
-    entries it has (not one more per entry)."""
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where(Entry.institution_id == institution.id)
-            .order_by(Entry.id)
-            .options(selectinload(Entry.atmp_type_links))
-        )
-    )
 
 
 def _prefill_new(definition: Definition, contact: Contact | None) -> dict[str, Any]:

@@ -433,19 +433,6 @@ def _other_answers(
     return found
 
 
-def _entries_of(institution: Institution) -> list[Entry]:
-    """The institution's entries with their ATMP types loaded together: the comparison
-    reads every entry's types, which loaded one by one cost a statement per entry."""
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where(Entry.institution_id == institution.id)
-            .order_by(Entry.id)
-            .options(selectinload(Entry.atmp_type_links))
-        )
-    )
-
-
 def compare(
     submission: Submission, merge_into: Institution | None = None, language: str | None = None
 ) -> Comparison:
@@ -515,7 +502,7 @@ def compare(
         row(f"institution.{f.key}", f, answers.get("institution", {}).get(f.key), institution)
         for f in definition.level_fields("institution")
     ] + not_asked("institution", institution)
-    entries = {e.id: e for e in _entries_of(institution)} if institution is not None else {}
+    entries = {e.id: e for e in registry.entries_with_types(institution)} if institution else {}
     blocks = []
     for index, block in enumerate(answers.get("entries", [])):
         entry = entries.get(block.get("entry_id")) if submission.institution_id else None
