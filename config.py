@@ -10,7 +10,6 @@ import os
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("SURVEYAPP_INSTANCE_DIR", PROJECT_ROOT / "instance"))
@@ -41,11 +40,7 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "development-only-not-secret")
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'surveyapp.sqlite'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
-    # A pooled server connection unused for this many seconds is checked before use (and
-    # replaced if the server dropped it); one in steady use is not, which saves a round
-    # trip per request (surveyapp.database.ping_when_idle).
-    DATABASE_PING_IDLE_SECONDS = _env_int("DATABASE_PING_IDLE_SECONDS", 30)
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15_000)
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # How many reverse proxies stand in front of the app servers (nginx: 1). Their

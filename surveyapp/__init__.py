@@ -18,7 +18,7 @@ import config as settings
 from surveyapp import backup, definitions, i18n, logs
 from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
-from surveyapp.database import configure_sqlite, ping_when_idle, render_migration_item
+from surveyapp.database import configure_sqlite, render_migration_item
 from surveyapp.extensions import csrf, db, limiter, migrate
 from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 from surveyapp.routing import IdConverter
@@ -77,8 +77,6 @@ def create_app(config: str | type[settings.Config] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
-        else:
-            ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
 
     definitions.use_directories(app.config["QUESTIONNAIRE_DIRS"])
     for found in definitions.available():

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, TypeDecorator, event
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 NAMING_CONVENTION = {
@@ -77,32 +76,6 @@ def enum_column(vocabulary: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
-
-
-def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    """Check a pooled connection before handing it out only when it sat unused for
-    ``idle_seconds``, replacing it when the check fails.
-
-    SQLAlchemy's ``pool_pre_ping`` checks on every checkout: a round trip to PostgreSQL
-    for every request, a few milliseconds each. A connection used a moment ago is alive;
-    one left idle may have been cut meanwhile (the server restarted, a firewall forgot
-    it), and only such a one is pinged. A failed ping raises ``DisconnectionError``, on
-    which the pool opens a fresh connection, so the request never sees the dead one.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(dbapi_connection: Any, connection_record: Any) -> None:
-        connection_record.info["checked_in_at"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
-        since = connection_record.info.get("checked_in_at")
-        if since is None or time.monotonic() - since < idle_seconds:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # any failure: the connection is not worth keeping
-            raise DisconnectionError(f"idle connection failed its check: {exc}") from exc
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -138,7 +138,7 @@ def test_the_completeness_migration_counts_like_the_app(table1, ctx):
     columns = select(Entry.id, Entry.filled_fields, Entry.country_code)
     expected = {i: (n, c) for i, n, c in db.session.execute(columns)}
     assert {n for n, _ in expected.values()} - {0}
-    assert "DE" in {c for _, c in expected.values()}
+    assert ("DE" in {c for _, c in expected.values()})
     db.session.execute(update(Entry).values(filled_fields=0, country_code=None))
     spec = importlib.util.spec_from_file_location(
         "completeness", MIGRATIONS_DIR / "versions" / "0007_completeness.py"
@@ -176,51 +176,3 @@ def test_the_nominations_migration_lists_earlier_suggestions(client, table1, ctx
     assert found.submission_id == suggestion.id
     assert found.name == "Centre suggested before the migration"
     assert found.status == "new" and found.invitation_id is None
-
-
-def _server_engine(app, idle_seconds: float):
-    """A pool of its own on the test database, checking connections idle that long."""
-    from sqlalchemy import create_engine
-
-    from surveyapp.database import ping_when_idle
-
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            pytest.skip("SQLite has no server connection to lose; this run uses SQLite")
-        url = db.engine.url
-    engine = create_engine(url, pool_size=1, max_overflow=0)
-    ping_when_idle(engine, idle_seconds)
-    return engine
-
-
-def _backend_pid(connection) -> int:
-    return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-
-
-@pytest.mark.committed
-def test_an_idle_connection_the_server_dropped_is_replaced_before_use(app):
-    engine = _server_engine(app, idle_seconds=0)
-    try:
-        with engine.connect() as connection:
-            dropped = _backend_pid(connection)
-        with app.app_context(), db.engine.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-        with engine.connect() as connection:
-            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
-            assert _backend_pid(connection) != dropped
-    finally:
-        engine.dispose()
-
-
-@pytest.mark.committed
-def test_a_connection_in_steady_use_is_not_checked_again(app, monkeypatch):
-    engine = _server_engine(app, idle_seconds=30)
-    pings: list[object] = []
-    monkeypatch.setattr(engine.dialect, "do_ping", pings.append)
-    try:
-        for _ in range(3):
-            with engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-        assert pings == []
-    finally:
-        engine.dispose()
