@@ -15,7 +15,7 @@ about 4 ms of CPU to build and flatten, several times the SMTP exchange itself),
 from __future__ import annotations
 
 import binascii
-import random
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,9 +160,9 @@ def alternative(headers: Sequence[tuple[str, str]], text: str, html: str) -> byt
     line or folded with CRLF and a space (see :func:`header_text` and :func:`address`)."""
     text_encoding, text_body = _body(text)
     html_encoding, html_body = _body(html)
-    boundary = f"==============={random.getrandbits(63):019d}=="
+    boundary = f"==============={secrets.randbits(63):019d}=="
     while boundary.encode() in text_body or boundary.encode() in html_body:
-        boundary = f"==============={random.getrandbits(63):019d}=="
+        boundary = f"==============={secrets.randbits(63):019d}=="
     head = "".join(f"{name}: {value}\r\n" for name, value in headers)
     return b"".join(
         (
