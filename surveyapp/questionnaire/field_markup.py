@@ -22,7 +22,7 @@ from wtforms.fields import Field
 from surveyapp.definitions import Definition, FieldDefinition
 from surveyapp.i18n import gettext as _
 from surveyapp.questionnaire.forms import expected_prompt
-from surveyapp.questionnaire.markup import label, options
+from surveyapp.questionnaire.markup import label, options, written
 
 # Types drawn by :func:`_generic`: their own input with unit, hint and show_if.
 GENERIC_TYPES = frozenset(
@@ -36,12 +36,7 @@ def disease_terms(terms: tuple[str, ...]) -> Markup:
     """The ``<datalist>`` of disease suggestions: the same few hundred on every page until
     the registry changes them, so written once per list."""
     options = "".join(f'<option value="{escape(term)}">' for term in terms)
-    return _written(f'<datalist id="disease-terms">{options}</datalist>')
-
-
-def _written(html: str) -> Markup:
-    """HTML this module wrote, marked safe: every value in it went through ``escape``."""
-    return Markup(html)  # noqa: S704  # nosec B704 - built from escaped values only
+    return written(f'<datalist id="disease-terms">{options}</datalist>')
 
 
 def _errors(input_: Field) -> str:
@@ -50,9 +45,15 @@ def _errors(input_: Field) -> str:
     )
 
 
+def _hint(input_: Field) -> str:
+    """The field's help beneath its label ('' without), which its input names."""
+    if not input_.description:
+        return ""
+    return f'<p class="hint" id="{escape(input_.id)}-hint">{escape(input_.description)}</p>'
+
+
 def _plain(input_: Field, disabled: bool) -> str:
     """A label, its hint and errors, and the input, in a ``div.field``."""
-    field_id = escape(input_.id)
     described = (f"{input_.id}-hint " if input_.description else "") + (
         f"{input_.id}-error" if input_.errors else ""
     )
@@ -61,13 +62,8 @@ def _plain(input_: Field, disabled: bool) -> str:
         attributes["aria-describedby"] = described.strip()
     if input_.errors:
         attributes["aria-invalid"] = "true"
-    hint = (
-        f'<p class="hint" id="{field_id}-hint">{escape(input_.description)}</p>'
-        if input_.description
-        else ""
-    )
     return (
-        f'<div class="field{" has-error" if input_.errors else ""}">{label(input_)}{hint}'
+        f'<div class="field{" has-error" if input_.errors else ""}">{label(input_)}{_hint(input_)}'
         f"{_errors(input_)}{input_(**attributes)}</div>"
     )
 
@@ -92,11 +88,6 @@ def _generic(block: Form, field: FieldDefinition, disabled: bool) -> str:
     if group and described_by:
         opening += f' aria-describedby="{escape(described_by)}"'
     heading = f"<legend>{escape(input_.label.text)}</legend>" if group else str(label(input_))
-    hint = (
-        f'<p class="hint" id="{field_id}-hint">{escape(input_.description)}</p>'
-        if input_.description
-        else ""
-    )
     if group:
         kind = "radios" if input_.type == "RadioField" else "checkboxes"
         body = f'<ul id="{field_id}" class="{kind}">{options(input_, disabled=disabled)}</ul>'
@@ -110,7 +101,7 @@ def _generic(block: Form, field: FieldDefinition, disabled: bool) -> str:
         if field.unit:
             unit = f'<span class="unit" id="{field_id}-unit">{escape(_(field.unit))}</span>'
             body = f'<span class="with-unit">{body} {unit}</span>'
-    return f"{opening}>{heading}{hint}{_errors(input_)}{body}</{tag}>"
+    return f"{opening}>{heading}{_hint(input_)}{_errors(input_)}{body}</{tag}>"
 
 
 def field(
@@ -137,7 +128,7 @@ def field(
         )
         parts.append(f'<p class="notice" id="{first_id}-confirm" role="note">{escape(check)}</p>')
     parts.append(_shape(block, field, disabled))
-    return _written("".join(parts))
+    return written("".join(parts))
 
 
 def _shape(block: Form, field: FieldDefinition, disabled: bool) -> str:

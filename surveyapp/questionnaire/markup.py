@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.meta import DefaultMeta
 
 
-def _written(html: str) -> Markup:
+def written(html: str) -> Markup:
     """HTML this module wrote, marked safe: every value in it went through ``escape``."""
     return Markup(html)  # noqa: S704  # nosec B704 - built from escaped values only
 
@@ -77,14 +77,14 @@ def _input(field: Field, input_type: str, params: dict[str, Any]) -> Markup:
         params["value"] = field._value()
     _flags(field, _INPUT_FLAGS[input_type], params)
     params["name"] = field.name
-    return _written(f"<input {attributes(params)}>")
+    return written(f"<input {attributes(params)}>")
 
 
 def _textarea(field: Field, params: dict[str, Any]) -> Markup:
     params.setdefault("id", field.id)
     _flags(field, ("required", "disabled", "readonly", "maxlength", "minlength"), params)
     params["name"] = field.name
-    return _written(f"<textarea {attributes(params)}>\r\n{escape(field._value())}</textarea>")
+    return written(f"<textarea {attributes(params)}>\r\n{escape(field._value())}</textarea>")
 
 
 @lru_cache(maxsize=8192)
@@ -136,7 +136,7 @@ def _select(field: Any, params: dict[str, Any]) -> Markup:
     options = "".join(
         _option(_text(value), _text(label or value), selected) for value, label, selected in choices
     )
-    return _written(f"<select {attributes(params)}>{options}</select>")
+    return written(f"<select {attributes(params)}>{options}</select>")
 
 
 def options(field: Any, **params: Any) -> Markup:
@@ -165,7 +165,7 @@ def options(field: Any, **params: Any) -> Markup:
         items.append(
             f'<li><input {attributes(attrs)}> <label for="{option_id}">{label}</label></li>'
         )
-    return _written("".join(items))
+    return written("".join(items))
 
 
 def _validator_flags(field: Any) -> dict[str, Any]:
@@ -179,13 +179,13 @@ def _validator_flags(field: Any) -> dict[str, Any]:
 
 def _listed(field: Any, params: dict[str, Any]) -> Markup:
     params.setdefault("id", field.id)
-    return _written(f"<ul {attributes(params)}>{options(field)}</ul>")
+    return written(f"<ul {attributes(params)}>{options(field)}</ul>")
 
 
 def label(field: Field) -> Markup:
     """``<label for="id">text</label>``, as ``field.label`` writes it."""
     target = attributes({"for": field.label.field_id})
-    return _written(f"<label{' ' if target else ''}{target}>{escape(field.label.text)}</label>")
+    return written(f"<label{' ' if target else ''}{target}>{escape(field.label.text)}</label>")
 
 
 def _plain(field: Any, widget: Any) -> bool:
