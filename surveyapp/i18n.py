@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 import pycountry
+from babel import support
 from flask import Flask, g, has_request_context, request, session, url_for
 from flask_babel import Babel, LazyString, force_locale, format_date, format_time, get_locale
-from flask_babel import gettext as gettext  # re-exported for modules that translate
-from flask_babel import lazy_gettext as lazy_gettext
-from flask_babel import ngettext as ngettext
+from wtforms.i18n import messages_path
 
 from surveyapp.paths import PACKAGE_DATA_DIR
 
@@ -46,6 +46,72 @@ def country_names(language: str) -> gettext_module.NullTranslations:
     return gettext_module.translation(
         "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
     )
+
+
+@cache
+def _catalogue(language: str) -> support.NullTranslations:
+    """The interface's catalogue for ``language`` (English, the source, has none), read
+    once per process."""
+    return support.Translations.load(str(TRANSLATIONS_DIR), [language], "messages")
+
+
+def _current_catalogue() -> support.NullTranslations:
+    """The catalogue of the request's (or a forced) language; outside an application
+    context, none."""
+    locale = get_locale()
+    return _catalogue(str(locale)) if locale is not None else _NO_CATALOGUE
+
+
+_NO_CATALOGUE = support.NullTranslations()
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """``string`` in the current language, ``%(name)s`` filled from ``variables``.
+
+    Flask-Babel's own ``gettext`` looks its domain, catalogue and locale up through three
+    context lookups per call; a questionnaire page translates a few dozen texts, so here a
+    call costs one lookup of the locale Flask-Babel selected (``force_locale`` included).
+    """
+    text = _current_catalogue().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """The singular or plural of a text for ``num`` in the current language; ``%(num)d``
+    and ``variables`` filled in."""
+    variables.setdefault("num", num)
+    return _current_catalogue().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """A text translated when it is shown, in the language of that moment (module-level
+    labels, defined before any request)."""
+    return LazyString(gettext, string, **variables)
+
+
+@cache
+def _wtforms_catalogue(language: str) -> support.Translations:
+    """WTForms' own catalogue (its built-in validation messages) for ``language``."""
+    return support.Translations.load(messages_path(), [language], domain="wtforms")
+
+
+class WTFormsMessages:
+    """WTForms' built-in messages in the request's language, for a form's ``Meta``.
+
+    Flask-WTF's equivalent reads the catalogue from disk on every request; the
+    questionnaire builds a form on every page, so here each language's catalogue is read
+    once per process."""
+
+    def gettext(self, string: str) -> str:
+        """``string`` in the request's language."""
+        return _wtforms_catalogue(str(get_locale() or "en")).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The singular or plural form for ``n``, in the request's language."""
+        return _wtforms_catalogue(str(get_locale() or "en")).ungettext(singular, plural, n)
+
+
+wtforms_messages = WTFormsMessages()
 
 
 def country_label(code: str, english: str) -> LazyString:
@@ -99,6 +165,11 @@ def init_app(app: Flask) -> None:
         app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS_DIR)
     )
 
+    app.jinja_env.install_gettext_callables(  # templates translate as Python does
+        gettext=lambda string: _current_catalogue().ugettext(string),
+        ngettext=lambda singular, plural, n: _current_catalogue().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     app.jinja_env.filters["gettext"] = gettext
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["moment"] = moment

@@ -8,6 +8,7 @@ so a field's key, label, level, type and vocabulary are written down once, in ``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Level = Literal["institution", "entry"]
@@ -99,18 +100,36 @@ class Definition:
         """``<id>-v<version>``: how campaigns, the command line and file names call it."""
         return f"{self.id}-v{self.version}"
 
-    @property
+    # A definition never changes once loaded, and pages ask it for its fields hundreds of
+    # times a request, so what follows is worked out once per definition.
+    @cached_property
     def fields(self) -> tuple[FieldDefinition, ...]:
         """Every field in order."""
         return tuple(f for s in self.sections for f in s.fields)
 
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """The keys of every field."""
+        return frozenset(f.key for f in self.fields)
+
+    @cached_property
+    def _by_key(self) -> dict[str, FieldDefinition]:
+        by_key: dict[str, FieldDefinition] = {}
+        for candidate in self.fields:
+            by_key.setdefault(candidate.key, candidate)
+        return by_key
+
+    @cached_property
+    def _by_level(self) -> dict[str, tuple[FieldDefinition, ...]]:
+        return {
+            level: tuple(f for f in self.fields if f.level == level)
+            for level in {f.level for f in self.fields}
+        }
+
     def field(self, key: str) -> FieldDefinition:
         """The field named ``key``; KeyError when the definition has none."""
-        for candidate in self.fields:
-            if candidate.key == key:
-                return candidate
-        raise KeyError(key)
+        return self._by_key[key]
 
     def level_fields(self, level: Level) -> tuple[FieldDefinition, ...]:
         """Fields that belong to the institution, or to each entry."""
-        return tuple(f for f in self.fields if f.level == level)
+        return self._by_level.get(level, ())

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     EmailField,
@@ -46,7 +45,7 @@ from surveyapp.definitions.vocabularies import choices as vocabulary_choices
 from surveyapp.i18n import country_label, country_names
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
-from surveyapp.questionnaire.markup import FastMeta
+from surveyapp.questionnaire.form_meta import QuestionnaireMeta
 from surveyapp.registry import values
 from surveyapp.routing import id_from
 from surveyapp.vocabulary import Answer, AtmpType, PatientsQualifier, countries
@@ -60,9 +59,7 @@ RADIOS_UP_TO = 6
 class TranslatedForm(Form):
     """A sub-form whose built-in messages come in the request's language, like FlaskForm's."""
 
-    class Meta(FastMeta):
-        def get_translations(self, form: Form) -> Any:
-            return wtforms_translations
+    Meta = QuestionnaireMeta
 
 
 class CheckboxesField(SelectMultipleField):
@@ -409,7 +406,7 @@ def _questionnaire_class(definition: Definition, language: str) -> type[FlaskFor
     institution, entry = form_classes(definition, language)
 
     class QuestionnaireForm(FlaskForm):
-        Meta = FastMeta
+        Meta = QuestionnaireMeta
 
         institution_block = FormField(institution, label=_("Institution"))
         entries = FieldList(FormField(entry), min_entries=0, max_entries=MAX_ENTRIES)

@@ -8,8 +8,9 @@ here write the very same markup (``tests/questionnaire/test_markup.py`` compares
 with WTForms' own widgets, field by field, in every state) for the widget kinds the
 questionnaire uses, and leave any other widget to WTForms.
 
-:class:`FastMeta` plugs them into WTForms' one documented rendering hook,
-``Meta.render_field``, so forms and templates keep calling ``field(**attributes)``.
+:class:`surveyapp.questionnaire.form_meta.QuestionnaireMeta` plugs them into WTForms'
+one documented rendering hook, ``Meta.render_field``, so forms and templates keep calling
+``field(**attributes)``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from markupsafe import Markup, escape
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
-from wtforms.meta import DefaultMeta
 
 
 def written(html: str) -> Markup:
@@ -29,7 +29,7 @@ def written(html: str) -> Markup:
     return Markup(html)  # noqa: S704  # nosec B704 - built from escaped values only
 
 
-def _key(key: str) -> str:
+def key_of(key: str) -> str:
     """An attribute's name as WTForms writes it (``class_`` -> ``class``, ``data_x`` ->
     ``data-x``)."""
     key = key.rstrip("_")
@@ -38,17 +38,40 @@ def _key(key: str) -> str:
     return key
 
 
+def _attribute(key: str, value: Any) -> str:
+    """One attribute: bare for True, nothing for False, else ``name="value"``."""
+    if value is True:
+        return key_of(key)
+    if value is False:
+        return ""
+    return f'{key_of(key)}="{str(escape(value)).replace(chr(34), "&quot;")}"'
+
+
+@lru_cache(maxsize=8192)
+def _written_attributes(params: tuple[tuple[str, Any], ...]) -> str:
+    """Attributes already in name order, each written once: an input's id, name, type and
+    flags are the same on every page, only its value differs."""
+    return " ".join(part for part in (_attribute(k, v) for k, v in params) if part)
+
+
 def attributes(params: dict[str, Any]) -> str:
     """HTML attributes, sorted by name; True writes a bare attribute, False none (the
     output of :func:`wtforms.widgets.html_params`)."""
-    parts = []
-    for key in sorted(params):
-        value = params[key]
-        if value is True:
-            parts.append(_key(key))
-        elif value is not False:
-            parts.append(f'{_key(key)}="{str(escape(value)).replace(chr(34), "&quot;")}"')
-    return " ".join(parts)
+    ordered = sorted(params.items(), key=_by_name)
+    value = None
+    if ordered and ordered[-1][0] == "value":  # the answer, different for everyone
+        value = _attribute(*ordered.pop())
+    try:
+        written_ = _written_attributes(tuple(ordered))
+    except TypeError:  # a value that cannot be a cache key (a list): written each time
+        written_ = _written_attributes.__wrapped__(tuple(ordered))
+    if not value:
+        return written_
+    return f"{written_} {value}" if written_ else value
+
+
+def _by_name(item: tuple[str, Any]) -> str:
+    return item[0]
 
 
 def _flags(field: Field, names: tuple[str, ...], params: dict[str, Any]) -> None:
@@ -126,16 +149,60 @@ def _choices(field: Any) -> list[tuple[Any, Any, bool]]:
     return [(c.value, c.label, bool(c.selected)) for c in field._iter_choices_normalized()]
 
 
+class _SelectOptions:
+    """A select's ``<option>`` markup for one list of plain choices (254 countries on
+    every questionnaire page), written once per list: each option unselected and
+    selected, and the whole list with none selected."""
+
+    def __init__(self, choices: list[SelectChoice]) -> None:
+        self.choices = choices  # held, so that no other list takes its id while cached
+        self.unselected = [
+            _option(_text(c.value), _text(c.label or c.value), False) for c in choices
+        ]
+        self.selected = [_option(_text(c.value), _text(c.label or c.value), True) for c in choices]
+        self.none_selected = "".join(self.unselected)
+        self.positions: dict[str, list[int]] = {}
+        for number, choice in enumerate(choices):
+            self.positions.setdefault(str(choice.value), []).append(number)
+
+    def markup(self, data: Any) -> str:
+        """The options, those whose value equals ``data`` selected (WTForms' test)."""
+        numbers = self.positions.get(data) if type(data) is str else None
+        if not numbers:
+            return self.none_selected
+        parts = list(self.unselected)
+        for number in numbers:
+            parts[number] = self.selected[number]
+        return "".join(parts)
+
+
+# Written option lists by the id of the choices list they hold (see _SelectOptions).
+_SELECT_OPTIONS: dict[int, _SelectOptions] = {}
+_SELECT_OPTIONS_KEPT = 512
+
+
+def _select_options(field: Any) -> str | None:
+    """A plain select's options as markup; None when the choices are not plain."""
+    choices = field.choices
+    if field.coerce is not str or not isinstance(choices, list):
+        return None
+    known = _SELECT_OPTIONS.get(id(choices))
+    if known is None or known.choices is not choices:
+        if _plain_choices(field) is None:
+            return None
+        if len(_SELECT_OPTIONS) >= _SELECT_OPTIONS_KEPT:
+            _SELECT_OPTIONS.clear()
+        known = _SELECT_OPTIONS[id(choices)] = _SelectOptions(choices)
+    return known.markup(field.data)
+
+
 def _select(field: Any, params: dict[str, Any]) -> Markup:
-    choices = _plain_choices(field)
-    if choices is None:  # groups or options with attributes of their own: WTForms writes them
+    options = _select_options(field)
+    if options is None:  # groups or options with attributes of their own: WTForms writes them
         return field.widget(field, **params)
     params.setdefault("id", field.id)
     _flags(field, ("required", "disabled"), params)
     params["name"] = field.name
-    options = "".join(
-        _option(_text(value), _text(label or value), selected) for value, label, selected in choices
-    )
     return written(f"<select {attributes(params)}>{options}</select>")
 
 
@@ -143,29 +210,64 @@ def options(field: Any, **params: Any) -> Markup:
     """A radio or checkbox group's options, each ``<li>input label</li>``: what iterating
     the field and rendering each option with its label writes, without an object per
     option."""
-    own = {_key(k): v for k, v in (field.render_kw or {}).items()}
-    own.update({_key(k): v for k, v in params.items()})
+    own = {key_of(k): v for k, v in (field.render_kw or {}).items()}
+    own.update({key_of(k): v for k, v in params.items()})
     input_type = "radio" if isinstance(field.option_widget, widgets.RadioInput) else "checkbox"
     names = _INPUT_FLAGS[input_type]
-    implied = {k: (v() if callable(v) else v) for k, v in _validator_flags(field).items()}
-    items = []
-    for index, (value, text, selected) in enumerate(_choices(field)):
-        option_id = f"{field.id}-{index}"
-        attrs = dict(own)
-        if selected:
-            attrs.setdefault("checked", True)
-        attrs.setdefault("id", option_id)
-        attrs.setdefault("type", input_type)
-        attrs.setdefault("value", str(value))
-        for name, value in implied.items():
-            if name in names and name not in attrs:
-                attrs[name] = value
-        attrs["name"] = field.name
-        label = escape(text or value)
-        items.append(
-            f'<li><input {attributes(attrs)}> <label for="{option_id}">{label}</label></li>'
+    implied = tuple(
+        sorted(
+            (k, v() if callable(v) else v)
+            for k, v in _validator_flags(field).items()
+            if k in names and k not in own
         )
-    return written("".join(items))
+    )
+    choices = _choices(field)
+    place = (field.id, field.name, input_type, tuple(own.items()), implied)
+    labelled = tuple((value, text) for value, text, _selected in choices)
+    try:
+        written_ = _written_options(*place, labelled)
+    except TypeError:  # an attribute or label that cannot be a cache key: written each time
+        written_ = _written_options.__wrapped__(*place, labelled)
+    return written(
+        "".join(
+            checked if selected else unchecked
+            for (unchecked, checked), (_value, _text, selected) in zip(
+                written_, choices, strict=True
+            )
+        )
+    )
+
+
+@lru_cache(maxsize=2048)
+def _written_options(
+    field_id: str,
+    name: str,
+    input_type: str,
+    own: tuple[tuple[str, Any], ...],
+    implied: tuple[tuple[str, Any], ...],
+    labelled: tuple[tuple[Any, Any], ...],
+) -> tuple[tuple[str, str], ...]:
+    """Each option's ``<li>`` unchecked and checked: a group's options are the same on
+    every page, only which are ticked differs."""
+    items = []
+    for index, (value, text) in enumerate(labelled):
+        option_id = f"{field_id}-{index}"
+        label = escape(text or value)
+        pair = []
+        for selected in (False, True):
+            attrs = dict(own)
+            if selected:
+                attrs.setdefault("checked", True)
+            attrs.setdefault("id", option_id)
+            attrs.setdefault("type", input_type)
+            attrs.setdefault("value", str(value))
+            attrs.update(implied)
+            attrs["name"] = name
+            pair.append(
+                f'<li><input {attributes(attrs)}> <label for="{option_id}">{label}</label></li>'
+            )
+        items.append((pair[0], pair[1]))
+    return tuple(items)
 
 
 def _validator_flags(field: Any) -> dict[str, Any]:
@@ -225,15 +327,3 @@ def render(field: Any, params: dict[str, Any]) -> Markup:
     if kind is widgets.ListWidget and not widget.prefix_label and widget.html_tag == "ul":
         return _listed(field, params)
     return widget(field, **params)
-
-
-class FastMeta(DefaultMeta):
-    """WTForms' rendering hook, writing the questionnaire's inputs through :func:`render`."""
-
-    def render_field(self, field: Field, render_kw: dict[str, Any]) -> Markup:
-        """``field(**attributes)``: the same markup as the field's widget, sooner."""
-        params = {_key(k): v for k, v in render_kw.items()}
-        own = getattr(field, "render_kw", None)
-        if own:
-            params = {**{_key(k): v for k, v in own.items()}, **params}
-        return render(field, params)

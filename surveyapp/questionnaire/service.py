@@ -76,7 +76,7 @@ def registry_value(target: Institution | Entry, field: FieldDefinition) -> Any:
     """What the registry holds for a field: Table 1's columns through the registry, every
     other field from the target's ``answers``, where approved answers to it are kept (so
     the next campaign starts from them)."""
-    if any(f.key == field.key for f in table1().fields):
+    if field.key in table1().keys:
         return controlled_value(target, field.key)
     return (target.answers or {}).get(field.key)
 
@@ -126,8 +126,12 @@ def _prefill_new(definition: Definition, contact: Contact | None) -> dict[str, A
     }
 
 
-def submission_for(invitation: Invitation, *, create: bool = True) -> Submission:
-    """The invitation's submission, created as a pre-filled draft on first use.
+def submission_for(
+    invitation: Invitation, *, create: bool = True, answers: dict[str, Any] | None = None
+) -> Submission:
+    """The invitation's submission, created as a draft on first use: pre-filled from the
+    registry, or holding ``answers`` when the caller is about to store those (a first
+    save need not work out a pre-fill it replaces at once).
 
     With ``create=False`` (for pages fetched with GET, which must change nothing) a missing
     submission is returned as an unsaved pre-filled draft.
@@ -137,12 +141,14 @@ def submission_for(invitation: Invitation, *, create: bool = True) -> Submission
     )
     if submission is None:
         definition = definition_for(invitation)
+        if answers is None:
+            answers = prefill(definition, invitation.institution, invitation.contact)
         submission = Submission(
             invitation_id=invitation.id,
             institution_id=invitation.institution_id,
             definition_id=definition.id,
             definition_version=definition.version,
-            answers=prefill(definition, invitation.institution, invitation.contact),
+            answers=answers,
             status=SubmissionStatus.DRAFT,
             nothing_changed=False,
             consent_store=False,

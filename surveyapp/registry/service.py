@@ -219,8 +219,8 @@ def change_fields(
     return version
 
 
-def _table1_keys() -> set[str]:
-    return {f.key for f in table1().fields}
+def _table1_keys() -> frozenset[str]:
+    return table1().keys
 
 
 def _check_known(key: str) -> None:

@@ -139,7 +139,7 @@ def _kept_late(
     nothing_changed: bool = False,
 ) -> Any:
     """Store what arrived after the link closed and show it back, read-only."""
-    submission = service.submission_for(invitation)
+    submission = service.submission_for(invitation, answers=answers)
     try:
         service.keep_late(
             submission,
@@ -199,7 +199,7 @@ def answer(token: str) -> Any:
             consent_store=form.consent_store.data,
             consent_publish=form.consent_publish.data,
         )
-    submission = service.submission_for(invitation)
+    submission = service.submission_for(invitation, answers=answers)
     if not service.is_editable(submission):
         closed_message = service.SubmissionClosed.MESSAGE
         return _render(

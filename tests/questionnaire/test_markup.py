@@ -21,6 +21,7 @@ from wtforms.meta import DefaultMeta
 from surveyapp.definitions import Definition, available, load_definition
 from surveyapp.i18n import gettext
 from surveyapp.questionnaire import field_markup, forms, markup
+from surveyapp.questionnaire.form_meta import QuestionnaireMeta
 
 TEXT = 'Zentrum für Zelltherapie & <Co> "GMP" l\'hôpital'
 SENSIBLE = {"integer": "12", "decimal": "12.5", "date": "2025-03-31"}
@@ -110,7 +111,7 @@ def reference(app: Flask) -> Any:
 
 
 def _wtforms_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(markup.FastMeta, "render_field", DefaultMeta.render_field)
+    monkeypatch.setattr(QuestionnaireMeta, "render_field", DefaultMeta.render_field)
 
 
 def _same(html: str) -> str:

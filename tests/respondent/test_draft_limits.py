@@ -73,6 +73,21 @@ def test_an_earlier_draft_stays_as_it_was_saved(client, invited):
     assert fields["contact_person"] != "P" * 301
 
 
+def test_the_length_message_speaks_each_respondents_language(app, invited):
+    """WTForms' own messages come from its catalogue in the page's language, read once
+    per language, and one respondent's language never leaks into the next one's page."""
+    german, english = app.test_client(), app.test_client()
+    link = invited(9)
+    german.get(f"/i/{link}/form?lang=de")
+    long_name = {"entries-0-contact_person": "P" * 301}
+    for _round in range(2):
+        in_german = post(german, link, long_name).get_data(as_text=True)
+        in_english = post(english, link, long_name).get_data(as_text=True)
+        assert "Feld kann nicht länger als 300 Zeichen sein." in in_german
+        assert "Field cannot be longer than 300 characters." in in_english
+        assert "Feld kann nicht" not in in_english
+
+
 def test_a_generic_text_over_its_length_stops_the_save(client, v2_link):
     """A generic field used to be stored as empty when too long, losing the earlier answer."""
     response = post(client, v2_link, {"institution_block-city": "D" * 201})
