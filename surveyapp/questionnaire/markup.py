@@ -167,7 +167,7 @@ class _SelectOptions:
 
     def markup(self, data: Any) -> str:
         """The options, those whose value equals ``data`` selected (WTForms' test)."""
-        numbers = self.positions.get(data) if type(data) is str else None
+        numbers = self.positions.get(data) if isinstance(data, str) else None
         if not numbers:
             return self.none_selected
         parts = list(self.unselected)
