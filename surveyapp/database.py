@@ -156,6 +156,22 @@ def let_other_writers_in() -> None:
         time.sleep(WRITER_PAUSE_SECONDS)
 
 
+def commit_and_show(session: Session) -> None:
+    """Commit, and keep what the session holds for the page that shows it next.
+
+    A commit normally expires every object, so the answer page would read the invitation
+    and the submission again although it shows exactly what was just written. For a view
+    whose page follows its own write (the questionnaire's save), the objects stay as they
+    are; anything the page reads beyond them begins a fresh transaction as usual.
+    """
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 @event.listens_for(Session, "after_commit")
 def _note_commit_in_request(session: Session) -> None:
     """Remember that the current request has committed its change (see below)."""

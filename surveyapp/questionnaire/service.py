@@ -154,6 +154,7 @@ def submission_for(
             consent_store=False,
             consent_publish=False,
             unverified=False,
+            late_at=None,
             versions=[],
         )
         if create:
@@ -185,11 +186,12 @@ def _own_entries_only(submission: Submission, answers: dict[str, Any]) -> dict[s
     """
     own = set()
     if submission.institution_id is not None:
-        own = set(
-            db.session.scalars(
-                select(Entry.id).where(Entry.institution_id == submission.institution_id)
+        with db.session.no_autoflush:  # the entries do not depend on what is pending here
+            own = set(
+                db.session.scalars(
+                    select(Entry.id).where(Entry.institution_id == submission.institution_id)
+                )
             )
-        )
     entries = [
         {**block, "entry_id": block.get("entry_id") if block.get("entry_id") in own else None}
         for block in answers.get("entries", [])

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from surveyapp.database import utcnow
 from surveyapp.definitions import FieldDefinition, answers, registry_fields, table1
@@ -606,16 +606,16 @@ def get_entry(entry_id: int) -> Entry:
 
 
 def entries_with_types(institution: Institution) -> list[Entry]:
-    """An institution's entries in id order, with their ATMP types loaded together: the
-    questionnaire's pre-fill and the review's comparison read every entry's types, which
-    loaded one by one cost a statement per entry."""
+    """An institution's entries in id order, with their ATMP types in the same statement:
+    the questionnaire's pre-fill and the review's comparison read every entry's types,
+    which loaded one by one cost a statement per entry."""
     return list(
         db.session.scalars(
             select(Entry)
             .where(Entry.institution_id == institution.id)
             .order_by(Entry.id)
-            .options(selectinload(Entry.atmp_type_links))
-        )
+            .options(joinedload(Entry.atmp_type_links))
+        ).unique()
     )
 
 

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
+from surveyapp.database import commit_and_show
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
@@ -233,7 +234,7 @@ def answer(token: str) -> Any:
     except service.SubmissionClosed as exc:
         db.session.rollback()
         return _render(invitation, submission, form, token, status=409, notice=str(exc))
-    db.session.commit()
+    commit_and_show(db.session())  # the page below shows what was just saved
     if form.submit.data:
         if not form.consent_store.data:
             form.consent_store.errors = [str(service.CONSENT_NEEDED)]

@@ -30,17 +30,19 @@ from tests.conftest import csrf_token
 from tests.questionnaire.test_form import prefilled
 
 # Opening the form: the invitation joined to its contact, campaign and institution; the
-# submission (none yet); the institution's entries and their ATMP types; the registry's
-# newest entry change (are the disease-term suggestions still current?) and, as an entry was
-# just added, the terms themselves; the version that last set the institution's city (is a
-# pre-filled city to be confirmed?); the savepoint and its rollback.
-GET_BUDGET = 9
-# The first save: the invitation, the submission (none yet), the entries and their ATMP
-# types (the pre-fill), the new draft, two status changes (opened, started) each with its
-# event, the entry ids the answers may name, the draft's answers; then, after the commit,
-# the page shown: the invitation, the submission, the disease terms' freshness, the city's
-# version; a savepoint and its release or rollback for each of the two transactions.
-SAVE_BUDGET = 19
+# submission (none yet); the institution's entries joined to their ATMP types; the
+# registry's newest entry change (are the disease-term suggestions still current?) and, as
+# an entry was just added, the terms themselves; the version that last set the
+# institution's city (is a pre-filled city to be confirmed?); the savepoint and its
+# rollback.
+GET_BUDGET = 8
+# The first save: the invitation, the submission (none yet), the new draft (holding the
+# answers sent, so no pre-fill is read), the entry ids the answers may name, one update of
+# the invitation (opened and started at once) with its two events; after the commit, the
+# page shows the invitation and the draft as they were just written and reads only the
+# disease terms' freshness and the city's version; a savepoint and its release or
+# rollback for each of the two transactions.
+SAVE_BUDGET = 13
 # The submit: the invitation, the submission and its versions, the entry ids, the
 # submission's status, its versions again, the invitation's status and event,
 # the new version, the confirmation email in the outbox; the savepoint and its release.
