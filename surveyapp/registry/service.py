@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from surveyapp.database import utcnow
@@ -609,13 +610,17 @@ def entries_with_types(institution: Institution) -> list[Entry]:
     """An institution's entries in id order, with their ATMP types in the same statement:
     the questionnaire's pre-fill and the review's comparison read every entry's types,
     which loaded one by one cost a statement per entry."""
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where(Entry.institution_id == institution.id)
-            .order_by(Entry.id)
-            .options(joinedload(Entry.atmp_type_links))
-        ).unique()
+    return list(db.session.scalars(_entries_with_types(), {"id": institution.id}).unique())
+
+
+@cache
+def _entries_with_types() -> Select[Any]:
+    """The statement of :func:`entries_with_types`, built once."""
+    return (
+        select(Entry)
+        .where(Entry.institution_id == bindparam("id"))
+        .order_by(Entry.id)
+        .options(joinedload(Entry.atmp_type_links))
     )
 
 
