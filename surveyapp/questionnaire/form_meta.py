@@ -20,21 +20,8 @@ from __future__ import annotations
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import wtforms
 from markupsafe import Markup
-from wtforms import (
-    BooleanField,
-    DateField,
-    DecimalField,
-    EmailField,
-    HiddenField,
-    IntegerField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
 from wtforms.fields import Field
 from wtforms.fields.core import UnboundField
 from wtforms.meta import DefaultMeta
@@ -46,18 +33,12 @@ from surveyapp.questionnaire.markup import key_of, render
 # widget), so that copies may share it; a field of any other kind (a FormField, a
 # FieldList, a CSRF token) holds per-form objects and is built as WTForms builds it.
 _SHAREABLE = (
-    BooleanField,
-    DateField,
-    DecimalField,
-    EmailField,
-    HiddenField,
-    IntegerField,
-    RadioField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
+    wtforms.BooleanField,  # and SubmitField
+    wtforms.DateTimeField,  # and DateField
+    wtforms.DecimalField,
+    wtforms.IntegerField,
+    wtforms.SelectField,  # and RadioField, SelectMultipleField
+    wtforms.StringField,  # and TextAreaField, EmailField, HiddenField
 )
 
 # Built fields by their unbound field (a class attribute of a cached form class), then by
