@@ -237,9 +237,10 @@ def submit(
     need not be open: a coordinator accepting a late draft submits it through here.
     """
     if submit_key:
-        earlier = db.session.scalar(
-            select(SubmissionVersion).where(SubmissionVersion.submit_key == submit_key)
-        )
+        with db.session.no_autoflush:  # nothing pending can be a version with this key
+            earlier = db.session.scalar(
+                select(SubmissionVersion).where(SubmissionVersion.submit_key == submit_key)
+            )
         if earlier is not None and earlier.submission_id == submission.id:
             return earlier
     _check_editable(submission)

@@ -146,3 +146,20 @@ def test_submitting_costs_the_same_for_5_programmes_as_for_1(client, campaign, s
     five = journey(client, statements, campaign, entries=5)
     assert five.submit == one.submit
     assert one.submit <= SUBMIT_BUDGET
+
+
+def test_submitting_without_saving_first_updates_the_invitation_once(client, campaign, statements):
+    """Opened, started and submitted in one request: one update of the invitation (with
+    its three events), not one per step."""
+    url = f"/i/{link_to(campaign, institution_with(2))}/form"
+    values = {
+        **prefilled(client.get(url).get_data(as_text=True)),
+        "csrf_token": csrf_token(client, url),
+        "consent_store": "y",
+        "submit": "y",
+    }
+    with statements() as submitted:
+        assert client.post(url, data=values).status_code == 302
+    sent = [str(statement) for statement in submitted]
+    assert sum(s.startswith("UPDATE invitation ") for s in sent) == 1
+    assert sum(s.startswith("INSERT INTO invitation_event") for s in sent) == 3
