@@ -9,7 +9,9 @@ the budget, which it then raises on purpose, saying why.
 
 Counts include the SAVEPOINT and its RELEASE or ROLLBACK TO that the tests' transaction wraps
 around each request's own transaction (production sends no statement there: the drivers
-begin and commit by themselves). They are the same on SQLite and PostgreSQL.
+begin and commit by themselves). They are the same on SQLite and PostgreSQL, except that
+PostgreSQL's driver batches several rows of one table into one INSERT, so its counts may be
+lower, never higher.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
 from surveyapp.registry.models import Institution
 from surveyapp.registry.service import add_entry, add_institution, updates_from_text
-from surveyapp.vocabulary import ChangeSource, LinkStatus
+from surveyapp.vocabulary import ChangeSource, InvitationStatus, LinkStatus
 from tests.conftest import csrf_token
 from tests.questionnaire.test_form import prefilled
 
@@ -151,7 +153,8 @@ def test_submitting_costs_the_same_for_5_programmes_as_for_1(client, campaign, s
 def test_submitting_without_saving_first_updates_the_invitation_once(client, campaign, statements):
     """Opened, started and submitted in one request: one update of the invitation (with
     its three events), not one per step."""
-    url = f"/i/{link_to(campaign, institution_with(2))}/form"
+    token = link_to(campaign, institution_with(2))
+    url = f"/i/{token}/form"
     values = {
         **prefilled(client.get(url).get_data(as_text=True)),
         "csrf_token": csrf_token(client, url),
@@ -162,4 +165,12 @@ def test_submitting_without_saving_first_updates_the_invitation_once(client, cam
         assert client.post(url, data=values).status_code == 302
     sent = [str(statement) for statement in submitted]
     assert sum(s.startswith("UPDATE invitation ") for s in sent) == 1
-    assert sum(s.startswith("INSERT INTO invitation_event") for s in sent) == 3
+    # PostgreSQL's driver writes the three events in one batched INSERT, SQLite's in
+    # three: the events themselves are what must be there.
+    invitation = campaigns.invitation_by_token(token)
+    assert [event.status for event in invitation.events] == [
+        InvitationStatus.QUEUED,
+        InvitationStatus.OPENED,
+        InvitationStatus.STARTED,
+        InvitationStatus.SUBMITTED,
+    ]
