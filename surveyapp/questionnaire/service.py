@@ -14,10 +14,11 @@ import secrets
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask_babel import get_locale
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from surveyapp.campaigns.models import Contact, Invitation, InvitationToken, Nomination
 from surveyapp.campaigns.service import set_status, token_hash
@@ -136,9 +137,7 @@ def submission_for(
     With ``create=False`` (for pages fetched with GET, which must change nothing) a missing
     submission is returned as an unsaved pre-filled draft.
     """
-    submission = db.session.scalar(
-        select(Submission).where(Submission.invitation_id == invitation.id)
-    )
+    submission = db.session.scalar(_submission_statement(), {"invitation_id": invitation.id})
     if submission is None:
         definition = definition_for(invitation)
         if answers is None:
@@ -161,6 +160,13 @@ def submission_for(
             db.session.add(submission)
             db.session.flush()
     return submission
+
+
+@cache
+def _submission_statement() -> Select[Any]:
+    """An invitation's submission, read on every questionnaire page: built once, as
+    building it costs more than running it."""
+    return select(Submission).where(Submission.invitation_id == bindparam("invitation_id"))
 
 
 def is_editable(submission: Submission) -> bool:
@@ -636,17 +642,22 @@ def known_disease_terms(limit: int = 300) -> list[str]:
     kept and counted again only once an entry changed. The newest entry change time and the
     highest entry id say so, read from their indexes: every process and every server sees
     a merge or an approved answer on its next page, with nothing to send between them."""
-    newest = select(
-        select(func.max(Entry.updated_at)).scalar_subquery(),
-        select(func.max(Entry.id)).scalar_subquery(),
-    )
-    key = (*db.session.execute(newest).one(), limit)
+    key = (*db.session.execute(_newest_entry_change()).one(), limit)
     terms = _disease_terms.get(key)
     if terms is None:
         terms = _count_disease_terms(limit)
         _disease_terms.clear()
         _disease_terms[key] = terms
     return terms
+
+
+@cache
+def _newest_entry_change() -> Select[Any]:
+    """The newest entry change time and the highest entry id, built once."""
+    return select(
+        select(func.max(Entry.updated_at)).scalar_subquery(),
+        select(func.max(Entry.id)).scalar_subquery(),
+    )
 
 
 def _count_disease_terms(limit: int) -> list[str]:
