@@ -9,10 +9,12 @@ JavaScript.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
@@ -36,6 +38,25 @@ blueprint = Blueprint("questionnaire", __name__, url_prefix="/i")
 protect_capability_links(blueprint)
 
 
+@dataclass(frozen=True)
+class _Surroundings:
+    """What the form page shows beside the answers, read from the registry and the
+    review: the disease-term suggestions, the pre-filled answers to confirm and the
+    curator's request for changes."""
+
+    disease_terms: Markup
+    to_confirm: set[str]
+    request_for_changes: dict[str, Any] | None
+
+
+def _surroundings(invitation: Invitation, submission: Submission) -> _Surroundings:
+    return _Surroundings(
+        disease_terms=field_markup.disease_terms(tuple(service.known_disease_terms())),
+        to_confirm=_answers_to_confirm(invitation),
+        request_for_changes=_request_for_changes(submission),
+    )
+
+
 def _render(
     invitation: Invitation,
     submission: Submission,
@@ -44,7 +65,9 @@ def _render(
     *,
     status: int = 200,
     notice: str | None = None,
+    surroundings: _Surroundings | None = None,
 ) -> tuple[str, int]:
+    around = surroundings or _surroundings(invitation, submission)
     definition = service.definition_for(invitation)
     return render_template(
         "questionnaire/form.html",
@@ -55,10 +78,10 @@ def _render(
         definition=definition,
         notice=notice,
         editable=service.is_editable(submission),
-        disease_terms=field_markup.disease_terms(tuple(service.known_disease_terms())),
-        request_for_changes=_request_for_changes(submission),
+        disease_terms=around.disease_terms,
+        request_for_changes=around.request_for_changes,
         question=field_markup.field,
-        to_confirm=_answers_to_confirm(invitation),
+        to_confirm=around.to_confirm,
     ), status
 
 
@@ -234,12 +257,17 @@ def answer(token: str) -> Any:
     except service.SubmissionClosed as exc:
         db.session.rollback()
         return _render(invitation, submission, form, token, status=409, notice=str(exc))
+    # The save changes nothing else the page shows: read it in the save's transaction,
+    # so that showing the page after the commit needs no second one.
+    around = _surroundings(invitation, submission)
     commit_and_show(db.session())  # the page below shows what was just saved
     if form.submit.data:
         if not form.consent_store.data:
             form.consent_store.errors = [str(service.CONSENT_NEEDED)]
         notice = _("Your answers are saved but not submitted yet: what is missing is listed below.")
-        return _render(invitation, submission, form, token, status=400, notice=notice)
+        return _render(
+            invitation, submission, form, token, status=400, notice=notice, surroundings=around
+        )
     if form.add_entry.data and len(form.entries) < forms.MAX_ENTRIES:
         form.entries.append_entry({"active": True})
         return _render(
@@ -248,13 +276,19 @@ def answer(token: str) -> Any:
             form,
             token,
             notice=_("A new programme block has been added at the end."),
+            surroundings=around,
         )
     if not valid:
         notice = _("Your answers are saved. Some need attention before you can submit them.")
-        return _render(invitation, submission, form, token, notice=notice)
+        return _render(invitation, submission, form, token, notice=notice, surroundings=around)
     notice = _("Your answers are saved. You can come back through your link at any time.")
     return _render(
-        invitation, submission, _filled_form(invitation, submission), token, notice=notice
+        invitation,
+        submission,
+        _filled_form(invitation, submission),
+        token,
+        notice=notice,
+        surroundings=around,
     )
 
 

@@ -40,11 +40,11 @@ from tests.questionnaire.test_form import prefilled
 GET_BUDGET = 8
 # The first save: the invitation, the submission (none yet), the new draft (holding the
 # answers sent, so no pre-fill is read), the entry ids the answers may name, one update of
-# the invitation (opened and started at once) with its two events; after the commit, the
-# page shows the invitation and the draft as they were just written and reads only the
-# disease terms' freshness and the city's version; a savepoint and its release or
-# rollback for each of the two transactions.
-SAVE_BUDGET = 13
+# the invitation (opened and started at once) with its two events; in the same
+# transaction, what the page shows beside the answers (the disease terms' freshness and
+# the city's version); after the commit, the page shows the invitation and the draft as
+# they were just written, reading nothing; the savepoint and its release.
+SAVE_BUDGET = 11
 # The submit: the invitation, the submission and its versions, the entry ids, the
 # submission's status, its versions again, the invitation's status and event,
 # the new version, the confirmation email in the outbox; the savepoint and its release.
