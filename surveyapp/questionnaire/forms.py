@@ -69,6 +69,23 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class CountryField(SelectField):
+    """A country, by its ISO code, or the empty choice that leads the list.
+
+    WTForms checks a choice by building every option (over 250 countries) with each
+    submitted form; the code is checked against the set of codes instead, with WTForms'
+    own message."""
+
+    def pre_validate(self, form: Form) -> None:
+        """Refuse a value that is no country code (nor the empty choice)."""
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data != "" and self.data not in countries():
+            raise ValidationError(
+                self.invalid_choice_message or self.gettext("Not a valid choice.")
+            )
+
+
 def _website(_form: Form, field: StringField) -> None:
     """The registry's one rule for websites (:func:`values.website_problem`), so nothing
     but an http(s) address or a host name is ever published as a link."""
@@ -313,7 +330,7 @@ def _inputs(
         case "country":
             choices = _country_choices(_("Choose a country"), str(get_locale() or "en"))
             return {
-                definition.key: SelectField(
+                definition.key: CountryField(
                     label, [presence], choices=choices, description=help_text
                 )
             }
@@ -576,7 +593,7 @@ class NominationForm(FlaskForm):
     """Another facility the respondent knows."""
 
     name = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
-    country = SelectField(_l("Country"), [Optional()], choices=_country_choices(_l("Unknown")))
+    country = CountryField(_l("Country"), [Optional()], choices=_country_choices(_l("Unknown")))
     website = StringField(_l("Website"), [Optional(), _website, Length(max=500)])
     contact_email = EmailField(
         _l("Contact email"),
@@ -590,7 +607,7 @@ class SuggestionForm(FlaskForm):
 
     institution_id = HiddenField()
     institution = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
-    country = SelectField(
+    country = CountryField(
         _l("Country"), [DataRequired()], choices=_country_choices(_l("Choose a country"))
     )
     website = StringField(_l("Website"), [Optional(), _website, Length(max=500)])

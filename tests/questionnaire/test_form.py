@@ -6,11 +6,14 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, SelectField
 
 from surveyapp.campaigns import service as campaigns
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
 from surveyapp.mail.service import send_pending
+from surveyapp.questionnaire import forms
 from surveyapp.questionnaire.models import Submission
 from surveyapp.vocabulary import InvitationStatus, SubmissionStatus
 from tests.campaigns.test_invitations import plain, tokens_in
@@ -106,6 +109,7 @@ def test_a_draft_is_saved_and_comes_back_through_any_link(client, invited, campa
     [
         ("institution_block-institution", "", "This field is required."),
         ("institution_block-country", "", "This field is required."),
+        ("institution_block-country", "XX", "Not a valid choice."),
         ("institution_block-website", "not a website", "Enter a web address"),
         ("entries-0-contact_email", "nobody-at-example", "Invalid email address."),
         ("entries-0-patients_treated", "-4", "Number must be between 0 and 10000000."),
@@ -132,6 +136,24 @@ def test_each_rule_shows_its_message_and_keeps_what_was_typed(
     assert message in html
     assert "Typed but not saved yet" in html
     assert db.session.scalars(select(Submission.status)).one() == SubmissionStatus.DRAFT
+
+
+@pytest.mark.parametrize("sent", [["DE"], [""], ["XX"], ["de"], []])
+def test_a_country_is_checked_as_wtforms_checks_a_choice(app, sent):
+    """The country field checks its code against a set rather than every option; it
+    accepts and refuses exactly what WTForms' own select field does."""
+
+    class Reference(Form):
+        country = SelectField(choices=forms._country_choices("Choose", "en"))
+
+    class Ours(Form):
+        country = forms.CountryField(choices=forms._country_choices("Choose", "en"))
+
+    with app.test_request_context("/"):
+        sent_data = MultiDict([("country", value) for value in sent])
+        reference, ours = Reference(sent_data), Ours(sent_data)
+        assert ours.validate() == reference.validate()
+        assert ours.country.errors == reference.country.errors
 
 
 def test_blocks_are_added_and_retired_with_their_entry_ids(client, invited):
