@@ -157,8 +157,9 @@ def submission_for(
             versions=[],
         )
         if create:
+            # Written with the caller's own changes, in one flush: every writer below
+            # flushes before it needs the submission's id.
             db.session.add(submission)
-            db.session.flush()
     return submission
 
 
@@ -254,6 +255,8 @@ def submit(
         raise QuestionnaireError(CONSENT_NEEDED)
     now = utcnow()
     answers = _own_entries_only(submission, answers)
+    with db.session.no_autoflush:  # the versions so far do not depend on what is pending
+        number = len(submission.versions) + 1
     submission.answers = answers
     submission.nothing_changed = nothing_changed
     submission.consent_store = consent_store
@@ -261,7 +264,7 @@ def submit(
     submission.status = SubmissionStatus.SUBMITTED
     submission.submitted_at = now
     version = SubmissionVersion(
-        number=len(submission.versions) + 1,
+        number=number,
         answers=answers,
         nothing_changed=nothing_changed,
         consent_publish=consent_publish,
