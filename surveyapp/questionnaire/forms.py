@@ -69,6 +69,11 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+# WTForms' own message for a value that is none of the choices, translated by WTForms'
+# catalogue (so not one of this project's texts to extract).
+NOT_A_CHOICE = "Not a valid choice."
+
+
 class CountryField(SelectField):
     """A country, by its ISO code, or the empty choice that leads the list.
 
@@ -81,9 +86,7 @@ class CountryField(SelectField):
         if self.process_errors or not self.validate_choice:
             return
         if self.data != "" and self.data not in countries():
-            raise ValidationError(
-                self.invalid_choice_message or self.gettext("Not a valid choice.")
-            )
+            raise ValidationError(self.invalid_choice_message or self.gettext(NOT_A_CHOICE))
 
 
 def _website(_form: Form, field: StringField) -> None:
