@@ -836,12 +836,30 @@ class TickReport:
         return f"{self.campaigns} open campaigns checked; {self.reminders} reminder emails queued"
 
 
+# Any fixed number, the same in every process: the key of the lock ticks take turns by.
+TICK_LOCK_KEY = 0x5E_7A_71C4
+
+
+def _one_tick_at_a_time() -> None:
+    """Wait until no other tick's transaction is open, and hold the turn to the commit.
+
+    Several servers may each run ``flask campaigns tick`` from their timers. A tick reads
+    the reminders still queued before it queues new ones, so two at the same moment
+    would both queue the same reminder. On PostgreSQL they take turns on a
+    transaction-level advisory lock; on SQLite they already do, as every writing
+    transaction begins with ``BEGIN IMMEDIATE``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(TICK_LOCK_KEY)))
+
+
 def tick(*, now: datetime | None = None) -> TickReport:
-    """Queue what the reminder policies say is due; safe to run every few minutes.
+    """Queue what the reminder policies say is due; safe to run every few minutes, on
+    any number of servers at once (they take turns).
 
     A reminder waits for the previous email to be sent (``last_sent_at``), so a tick never
     queues a second reminder while the first is still in the outbox.
     """
+    _one_tick_at_a_time()
     now = now or utcnow()
     report = TickReport()
     today = now.date()
