@@ -22,7 +22,7 @@ from surveyapp.database import commit_and_show
 from surveyapp.extensions import db
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import use_language_of
-from surveyapp.questionnaire import field_markup, forms, service
+from surveyapp.questionnaire import field_markup, forms, markup, service
 from surveyapp.questionnaire.models import Submission
 from surveyapp.registry import cities
 from surveyapp.respondent.link_views import (
@@ -81,6 +81,7 @@ def _render(
         disease_terms=around.disease_terms,
         request_for_changes=around.request_for_changes,
         question=field_markup.field,
+        label=markup.label,
         to_confirm=around.to_confirm,
     ), status
 
