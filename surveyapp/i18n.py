@@ -76,7 +76,7 @@ def gettext(string: str, **variables: Any) -> str:
     call costs one lookup of the locale Flask-Babel selected (``force_locale`` included).
     """
     text = _current_catalogue().ugettext(string)
-    return text % variables if variables or "%" in text else text
+    return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:

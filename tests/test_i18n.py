@@ -99,3 +99,11 @@ def test_templates_translate_as_jinjas_own_newstyle_gettext(app, source, escapin
     assert ours == jinjas
     if "Registry" in source:
         assert ours == "Register"
+
+
+def test_python_texts_are_format_strings_only_with_variables(app):
+    """In Python a text is formatted only when given variables (templates always format,
+    as Jinja's newstyle gettext does): a lone percent sign stays as written."""
+    with app.test_request_context("/"):
+        assert i18n.gettext("50% of programmes") == "50% of programmes"
+        assert i18n.gettext("%(share)s of programmes", share="50%") == "50% of programmes"

@@ -50,6 +50,7 @@ class _Surroundings:
 
 
 def _surroundings(invitation: Invitation, submission: Submission) -> _Surroundings:
+    """Read what the page shows beside the answers (three short statements)."""
     return _Surroundings(
         disease_terms=field_markup.disease_terms(tuple(service.known_disease_terms())),
         to_confirm=_answers_to_confirm(invitation),
