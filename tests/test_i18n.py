@@ -107,3 +107,28 @@ def test_python_texts_are_format_strings_only_with_variables(app):
     with app.test_request_context("/"):
         assert i18n.gettext("50% of programmes") == "50% of programmes"
         assert i18n.gettext("%(share)s of programmes", share="50%") == "50% of programmes"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ _("Page %(page)s of %(pages)s", page=1, pages=2) }}',
+        '{% from "_pages.html" import pages %}{{ pages("registry.index", 1, 2, {}) }}',
+    ],
+    ids=["own text", "imported macro"],
+)
+def test_each_render_translates_in_the_language_of_its_moment(app, source):
+    """An email rendered in a contact's language inside a request in another speaks each
+    in turn, macros imported from another template included: Jinja keeps such a module,
+    and its evaluation context, from one render to the next, so no translation may be
+    remembered there."""
+    template = app.jinja_env.from_string(source)
+    with app.test_request_context("/"):
+        with i18n.language("de"):
+            german = template.render()
+        english = template.render()
+    with app.test_request_context("/"), i18n.language("de"):
+        german_again = template.render()
+    assert "Seite 1 von 2" in german
+    assert "Page 1 of 2" in english
+    assert "Seite 1 von 2" in german_again
