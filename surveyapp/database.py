@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import enum
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    TypeDecorator,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 
 NAMING_CONVENTION = {
@@ -154,6 +165,20 @@ def let_other_writers_in() -> None:
 
     if db.engine.dialect.name == "sqlite":
         time.sleep(WRITER_PAUSE_SECONDS)
+
+
+def take_turns(session: Session, purpose: str) -> None:
+    """Wait until no other transaction doing ``purpose`` is open, and keep the turn until
+    this one ends.
+
+    The scheduled commands (reminders, digests, purges, retention) may run from timers on
+    every server; each reads what is already done before it does more, so two at the same
+    moment would both do it. On PostgreSQL they take turns on a transaction-level advisory
+    lock named after ``purpose``; on SQLite they already do, as every writing transaction
+    begins with ``BEGIN IMMEDIATE``."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(purpose.encode())  # the same number in every process
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def commit_and_show(session: Session) -> None:

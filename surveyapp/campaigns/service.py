@@ -30,7 +30,7 @@ from surveyapp.campaigns.models import (
     InvitationEvent,
     InvitationToken,
 )
-from surveyapp.database import utcnow
+from surveyapp.database import take_turns, utcnow
 from surveyapp.definitions import DefinitionError, load_definition, split_name
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
@@ -836,20 +836,8 @@ class TickReport:
         return f"{self.campaigns} open campaigns checked; {self.reminders} reminder emails queued"
 
 
-# Any fixed number, the same in every process: the key of the lock ticks take turns by.
-TICK_LOCK_KEY = 0x5E_7A_71C4
-
-
-def _one_tick_at_a_time() -> None:
-    """Wait until no other tick's transaction is open, and hold the turn to the commit.
-
-    Several servers may each run ``flask campaigns tick`` from their timers. A tick reads
-    the reminders still queued before it queues new ones, so two at the same moment
-    would both queue the same reminder. On PostgreSQL they take turns on a
-    transaction-level advisory lock; on SQLite they already do, as every writing
-    transaction begins with ``BEGIN IMMEDIATE``."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(func.pg_advisory_xact_lock(TICK_LOCK_KEY)))
+# What ticks on several servers take turns by (:func:`database.take_turns`).
+TICK_TURN = "campaigns tick"
 
 
 def tick(*, now: datetime | None = None) -> TickReport:
@@ -859,7 +847,7 @@ def tick(*, now: datetime | None = None) -> TickReport:
     A reminder waits for the previous email to be sent (``last_sent_at``), so a tick never
     queues a second reminder while the first is still in the outbox.
     """
-    _one_tick_at_a_time()
+    take_turns(db.session(), TICK_TURN)
     now = now or utcnow()
     report = TickReport()
     today = now.date()

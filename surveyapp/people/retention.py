@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased
 
 from surveyapp.campaigns.models import Campaign, Contact, Invitation, InvitationEvent
-from surveyapp.database import utcnow
+from surveyapp.database import take_turns, utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.people.erasure import EXPIRED_PREFIX, STUB_DOMAIN, needles_for, retire_contact
@@ -77,8 +77,15 @@ def silent_contacts(now: datetime) -> list[int]:
     return list(db.session.scalars(query))
 
 
+# What retention runs on several servers take turns by (:func:`database.take_turns`).
+RETENTION_TURN = "people retention"
+
+
 def plan(now: datetime | None = None) -> RetentionPlan:
-    """What would go now under the configured periods."""
+    """What would go now under the configured periods; runs on several servers at once
+    take turns (to the end of the transaction that applies the plan), so each record is
+    removed and audited once."""
+    take_turns(db.session(), RETENTION_TURN)
     now = now or utcnow()
     found = RetentionPlan(contacts=silent_contacts(now))
     cutoff = _days("RETENTION_DRAFT_DAYS", now)

@@ -18,7 +18,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, delete, select
 
-from surveyapp.database import utcnow
+from surveyapp.database import take_turns, utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import LANGUAGES
@@ -119,9 +119,15 @@ def confirm(suggestion: Submission, now: datetime | None = None) -> bool:
     return True
 
 
+# What purges run on several servers take turns by (:func:`database.take_turns`).
+PURGE_TURN = "review purge-unconfirmed"
+
+
 def purge_expired(now: datetime | None = None) -> int:
     """Delete the suggestions never confirmed in time; returns how many went (the caller
-    audits it, once, with the count: the suggestions themselves leave nothing behind)."""
+    audits it, once, with the count: the suggestions themselves leave nothing behind).
+    Runs on several servers at once take turns, so each deletion is counted once."""
+    take_turns(db.session(), PURGE_TURN)
     ids = list(db.session.scalars(expired(now or utcnow()).with_only_columns(Submission.id)))
     if ids:
         db.session.execute(delete(Submission).where(Submission.id.in_(ids)))

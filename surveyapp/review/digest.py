@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from surveyapp.auth.models import User, UserRole
 from surveyapp.campaigns.emails import site_url
-from surveyapp.database import utcnow
+from surveyapp.database import take_turns, utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
 from surveyapp.i18n import gettext as _
@@ -91,8 +91,14 @@ def subscribers() -> list[User]:
     )
 
 
+# What digests run on several servers take turns by (:func:`database.take_turns`).
+DIGEST_TURN = "review send-digest"
+
+
 def queue_digests(now: datetime | None = None) -> DigestReport:
-    """Queue today's digest for every subscriber to whom something new arrived."""
+    """Queue today's digest for every subscriber to whom something new arrived; runs on
+    several servers at once take turns, so each digest is queued once."""
+    take_turns(db.session(), DIGEST_TURN)
     now = now or utcnow()
     report = DigestReport()
     for user in subscribers():
