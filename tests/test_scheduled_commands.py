@@ -34,13 +34,40 @@ COMMANDS: dict[str, tuple[str, Callable[[], object]]] = {
 }
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_a_command_waits_while_another_server_runs_it(app, command):
-    turn, run = COMMANDS[command]
+def second_waits(
+    first: Callable[[threading.Event, threading.Event], None], second: Callable[[], object]
+) -> bool:
+    """Run ``first(holding, release)`` in a thread (it sets ``holding`` once its
+    transaction is open, then waits for ``release``) and, once it holds, ``second`` in
+    another; whether ``second`` was still waiting 1.5 s later. Both have finished when
+    this returns."""
     holding = threading.Event()
     release = threading.Event()
 
-    def other_server() -> None:
+    def then_second() -> None:
+        holding.wait(timeout=30)
+        second()
+
+    threads = [
+        threading.Thread(target=first, args=(holding, release)),
+        threading.Thread(target=then_second),
+    ]
+    for thread in threads:
+        thread.start()
+    threads[1].join(timeout=1.5)
+    waited = threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    return waited
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_command_waits_while_another_server_runs_it(app, command):
+    turn, run = COMMANDS[command]
+
+    def other_server(holding: threading.Event, release: threading.Event) -> None:
         with app.app_context():
             take_turns(db.session(), turn)
             db.session.execute(text("SELECT 1"))  # its transaction is open from here
@@ -49,19 +76,8 @@ def test_a_command_waits_while_another_server_runs_it(app, command):
             db.session.rollback()
 
     def this_server() -> None:
-        holding.wait(timeout=30)
         with app.app_context():
             run()
             db.session.rollback()
 
-    other = threading.Thread(target=other_server)
-    this = threading.Thread(target=this_server)
-    other.start()
-    this.start()
-    this.join(timeout=1.5)
-    waited = this.is_alive()
-    release.set()
-    other.join(timeout=30)
-    this.join(timeout=30)
-    assert waited, f"{command} ran while another server was running it"
-    assert not this.is_alive()
+    assert second_waits(other_server, this_server), f"{command} ran beside another run"

@@ -13,6 +13,7 @@ from surveyapp.campaigns import service
 from surveyapp.campaigns.models import Invitation
 from surveyapp.extensions import db
 from tests.campaigns.test_reminders import reminders_queued, sent_campaign
+from tests.test_scheduled_commands import second_waits
 
 pytestmark = pytest.mark.committed
 
@@ -24,32 +25,20 @@ def test_a_second_tick_waits_for_the_first_and_queues_nothing_twice(
     first_sent = max(db.session.scalars(select(Invitation.last_sent_at)))
     db.session.commit()
     due = first_sent + timedelta(days=7, minutes=1)
-    first_queued = threading.Event()
-    release_first = threading.Event()
     queued: dict[str, int] = {}
 
-    def first_server() -> None:
+    def first_server(holding: threading.Event, release: threading.Event) -> None:
         with app.app_context():
             queued["first"] = service.tick(now=due).reminders
-            first_queued.set()
-            release_first.wait(timeout=30)  # its transaction stays open until released
+            holding.set()
+            release.wait(timeout=30)  # its transaction stays open until released
             db.session.commit()
 
     def second_server() -> None:
-        first_queued.wait(timeout=30)
         with app.app_context():
             queued["second"] = service.tick(now=due).reminders
             db.session.commit()
 
-    first = threading.Thread(target=first_server)
-    second = threading.Thread(target=second_server)
-    first.start()
-    second.start()
-    second.join(timeout=1.5)
-    still_waiting = second.is_alive()
-    release_first.set()
-    first.join(timeout=30)
-    second.join(timeout=30)
-    assert still_waiting, "the second tick ran while the first had not committed"
+    assert second_waits(first_server, second_server), "the second tick ran beside the first"
     assert queued == {"first": 2, "second": 0}
     assert len(reminders_queued()) == 2
