@@ -24,13 +24,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, or_, select
+from sqlalchemy import case, exists, func, select
 
 from surveyapp.definitions import FieldDefinition
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
+from surveyapp.registry.answer_scan import LevelAnswers, level_answers
 from surveyapp.registry.cities import GMP_SITES
-from surveyapp.registry.generic import FILTER_TYPES, answer_column, answer_is, generic_fields
+from surveyapp.registry.generic import FILTER_TYPES, answer_column, generic_fields
 from surveyapp.registry.models import Entry, EntryAtmpType, EntryDiseaseArea, Institution
 from surveyapp.vocabulary import EntryStatus, PatientsQualifier, YesNoUnknown
 
@@ -135,9 +136,13 @@ def registry_statistics() -> dict[str, Any]:
         },
         "patients_treated_by_country_detail": dict(sorted(detail.items())),
     }
-    figures |= capacity_statistics()
-    if counted_fields():
-        figures["answers"] = answer_statistics()
+    counted = counted_fields()
+    levels = answers_by_level(counted) if counted else None
+    products = capacity_field(*PRODUCTS)
+    shared = levels is not None and products is not None and products in counted
+    figures |= capacity_statistics(levels["entry"] if shared and levels else None)
+    if levels is not None:
+        figures["answers"] = answer_statistics(levels)
     return figures
 
 
@@ -165,34 +170,31 @@ def capacity_statistics_keys() -> tuple[str, ...]:
     return tuple(keys)
 
 
-def capacity_statistics() -> dict[str, Any]:
+def capacity_statistics(entries: LevelAnswers | None = None) -> dict[str, Any]:
     """The Centres of Excellence figures whose fields a definition in use asks (none with
-    Table 1 alone): ``centres_by_authorised_atmp`` and ``capacity_by_country``."""
+    Table 1 alone): ``centres_by_authorised_atmp`` and ``capacity_by_country``.
+    ``entries``: the entries' answers when already read (they must cover the products)."""
     figures: dict[str, Any] = {}
     products = capacity_field(*PRODUCTS)
     if products is not None:
-        figures["centres_by_authorised_atmp"] = centres_by_product(products)
+        figures["centres_by_authorised_atmp"] = centres_by_product(products, entries)
     gmp, trial_unit = capacity_field(*GMP), capacity_field(*TRIAL_UNIT)
     if gmp is not None and trial_unit is not None:
         figures["capacity_by_country"] = capacity_by_country(gmp, trial_unit)
     return figures
 
 
-def centres_by_product(field: FieldDefinition) -> dict[str, int]:
+def centres_by_product(field: FieldDefinition, found: LevelAnswers | None = None) -> dict[str, int]:
     """Institutions with at least one active entry naming each product (an entry-level
     multi-choice), each institution once however many of its entries name it; products
-    nobody names are left out. One statement: a distinct count per product."""
+    nobody names are left out. ``found``: the entries' answers when already read."""
     codes = [code for code, _ in choices(field.vocabulary or "")]
     if not codes:
         return {}
-    counts = [
-        func.count(func.distinct(case((answer_is(field, code), Entry.institution_id))))
-        for code in codes
-    ]
-    row = db.session.execute(
-        select(*counts).select_from(Entry).where(Entry.status == EntryStatus.ACTIVE)
-    ).one()
-    return {code: int(n) for code, n in zip(codes, row, strict=True) if n}
+    if found is None:
+        found = level_answers("entry", [field], {}, count_owners=False)
+    counted = {code: found.institutions.get((field.key, code), 0) for code in codes}
+    return {code: n for code, n in counted.items() if n}
 
 
 def capacity_by_country(gmp: FieldDefinition, trial_unit: FieldDefinition) -> dict[str, Any]:
@@ -230,92 +232,118 @@ def counted_fields() -> tuple[FieldDefinition, ...]:
     return tuple(f for f in generic_fields() if f.type in FILTER_TYPES | {"integer"})
 
 
-def _counted_rows(field: FieldDefinition, *columns: Any) -> Select[Any]:
-    """A SELECT of aggregates over what a field's figures count: active entries, or
-    institutions with an active entry."""
-    if field.level == "entry":
-        return select(*columns).select_from(Entry).where(Entry.status == EntryStatus.ACTIVE)
-    active = exists().where(
-        Entry.institution_id == Institution.id, Entry.status == EntryStatus.ACTIVE
-    )
-    return select(*columns).select_from(Institution).where(active)
+def _multi_choice_codes(fields: list[FieldDefinition]) -> dict[str, list[str]]:
+    return {
+        f.key: [code for code, _ in choices(f.vocabulary or "")]
+        for f in fields
+        if f.type == "multi_choice"
+    }
 
 
-def _code_counts(field: FieldDefinition) -> dict[str, int]:
+def _answers_of(level: str, fields: list[FieldDefinition]) -> LevelAnswers:
+    return level_answers(level, fields, _multi_choice_codes(fields))
+
+
+def _code_counts(field: FieldDefinition, found: LevelAnswers) -> dict[str, int]:
     """Rows per code (for a multi-choice: rows whose answer includes it) and rows with no
     known code under "unknown"; codes nobody chose are left out, as elsewhere."""
     codes = [code for code, _ in choices(field.vocabulary or "")]
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(
+        {code: found.holding.get((field.key, code), 0) for code in codes}
+    )
     if field.type == "multi_choice":
-        matches = [answer_is(field, code) for code in codes]
-        sums = [func.coalesce(func.sum(case((m, 1), else_=0)), 0) for m in matches]
-        none = func.coalesce(func.sum(case((or_(*matches), 0), else_=1)), 0)
-        row = db.session.execute(_counted_rows(field, *sums, none)).one()
-        counts = Counter(dict(zip([*codes, UNKNOWN], map(int, row), strict=True)))
+        counts[UNKNOWN] += found.owners - found.known.get(field.key, 0)
     else:
-        # Grouped over a subquery's column: PostgreSQL would not match a GROUP BY
-        # expression carrying its own bound key to the selected one.
-        answers = _counted_rows(field, answer_column(field).as_string().label("code")).subquery()
-        grouped = db.session.execute(
-            select(answers.c.code, func.count()).group_by(answers.c.code)
-        ).all()
-        for code, n in grouped:
-            counts[code if code in codes else UNKNOWN] += int(n)
+        counts[UNKNOWN] += found.owners - sum(counts.values())
     return {code: n for code, n in counts.items() if n > 0}
 
 
-def _distribution(field: FieldDefinition) -> dict[str, Any]:
+def _integer(value: Any) -> int | None:
+    """An answer's value as an integer (PostgreSQL gives the JSON text), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _distribution(field: FieldDefinition, found: LevelAnswers) -> dict[str, Any]:
     """How many answered, the smallest, median and largest answer, and up to five equal
     ranges from smallest to largest with the rows in each."""
-    value = answer_column(field).as_integer()
-    total, answered, low, high = db.session.execute(
-        _counted_rows(field, func.count(), func.count(value), func.min(value), func.max(value))
-    ).one()
+    counts: Counter[int] = Counter()
+    for (key, value), n in found.holding.items():
+        number = _integer(value) if key == field.key else None
+        if number is not None:
+            counts[number] += n
+    answered = sum(counts.values())
     figures: dict[str, Any] = {
         "kind": "distribution",
-        "answers": int(answered),
-        "unanswered": int(total) - int(answered),
-        "min": low,
+        "answers": answered,
+        "unanswered": found.owners - answered,
+        "min": min(counts) if counts else None,
         "median": None,
-        "max": high,
+        "max": max(counts) if counts else None,
         "buckets": [],
     }
     if not answered:
         return figures
-    ordered = _counted_rows(field, value).where(value.is_not(None)).order_by(value).limit(1)
-    middle = [
-        db.session.scalar(ordered.offset(index))
-        for index in sorted({(answered - 1) // 2, answered // 2})
-    ]
+    ordered = sorted(counts.items())
+
+    def at(index: int) -> int:
+        seen = 0
+        for number, n in ordered:
+            seen += n
+            if index < seen:
+                return number
+        raise IndexError(index)
+
+    middle = [at(index) for index in sorted({(answered - 1) // 2, answered // 2})]
     median = sum(middle) / len(middle)
     figures["median"] = int(median) if float(median).is_integer() else median
+    low, high = figures["min"], figures["max"]
     width = -(-(high - low + 1) // BUCKETS)
     edges = [(low + i * width, low + (i + 1) * width - 1) for i in range(BUCKETS)]
     edges = [(start, min(end, high)) for start, end in edges if start <= high]
-    sums = [func.sum(case((value.between(start, end), 1), else_=0)) for start, end in edges]
-    row = db.session.execute(_counted_rows(field, *sums)).one()
     figures["buckets"] = [
-        {"from": start, "to": end, "count": int(n or 0)}
-        for (start, end), n in zip(edges, row, strict=True)
+        {
+            "from": start,
+            "to": end,
+            "count": sum(n for number, n in ordered if start <= number <= end),
+        }
+        for start, end in edges
     ]
     return figures
 
 
-def answer_statistics() -> dict[str, dict[str, Any]]:
-    """Figures per public generic field of the definitions in use, keyed by field key."""
+def answer_statistics(
+    levels: dict[str, LevelAnswers] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Figures per public generic field of the definitions in use, keyed by field key;
+    ``levels`` (from :func:`answers_by_level`) saves reading the answers again."""
+    fields = counted_fields()
+    levels = levels if levels is not None else answers_by_level(fields)
     figures: dict[str, dict[str, Any]] = {}
-    for field in counted_fields():
+    for field in fields:
+        found = levels[field.level]
         scope = {
             "level": field.level,
             "counted": "entries" if field.level == "entry" else "institutions",
         }
         if field.type == "integer":
-            figures[field.key] = scope | _distribution(field)
+            figures[field.key] = scope | _distribution(field, found)
         else:
-            total = db.session.scalar(_counted_rows(field, func.count()))
             figures[field.key] = scope | {
                 "kind": "counts",
-                "total": int(total or 0),
-                "counts": _code_counts(field),
+                "total": found.owners,
+                "counts": _code_counts(field, found),
             }
     return figures
+
+
+def answers_by_level(fields: tuple[FieldDefinition, ...]) -> dict[str, LevelAnswers]:
+    """One pass over each level's answers to ``fields``."""
+    return {
+        level: _answers_of(level, [f for f in fields if f.level == level])
+        for level in ("entry", "institution")
+    }

@@ -11,6 +11,9 @@ import pytest
 
 from surveyapp.extensions import db
 from surveyapp.registry.models import Entry
+from surveyapp.registry.statistics import answer_statistics
+from surveyapp.vocabulary import EntryStatus
+from tests.dashboard.test_capacity_statistics import second_entry
 
 
 @pytest.fixture
@@ -69,3 +72,45 @@ def test_without_later_questionnaires_the_page_has_only_table1s_tables(
     make_entry()
     page = client.get("/statistics").get_data(as_text=True)
     assert "answers-" not in page
+
+
+def test_figures_count_each_owner_once_and_unknown_codes_as_not_given(
+    app, ctx, make_entry, test_questionnaires
+):
+    """Each level's answers are read in one pass: the figures must still count what they
+    did field by field. A code no vocabulary has, a JSON null, a retired entry and a
+    centre with two programmes are where such a pass goes wrong."""
+    made = [make_entry(institution=f"Centre {n}", country="DE") for n in range(4)]
+    first, second, third, retired = (db.session.get(Entry, i) for i in made)
+    first.institution.answers = {"gmp": "yes", "lots_per_year": 3}
+    first.answers = {"platform": "car_t", "platforms": ["car_t", "aav", "car_t"]}
+    second.institution.answers = {"gmp": "maybe", "lots_per_year": None}
+    second.answers = {"platform": None, "platforms": ["retired_code"]}
+    third.institution.answers = {"gmp": "no", "lots_per_year": 10}
+    third.answers = {"platforms": []}
+    retired.answers = {"platform": "aav", "platforms": ["aav"]}
+    retired.status, retired.retired_reason = EntryStatus.RETIRED, "closed"
+    retired.institution.answers = {"gmp": "yes", "lots_per_year": 1}
+    db.session.flush()
+    extra = second_entry(first.institution)
+    extra.answers = {"platforms": ["aav"]}
+    db.session.flush()
+
+    figures = answer_statistics()
+
+    assert figures["platforms"]["counts"] == {"car_t": 1, "aav": 2, "unknown": 2}
+    assert figures["platforms"]["total"] == 4  # the active entries
+    assert figures["platform"]["counts"] == {"car_t": 1, "unknown": 3}
+    # Institutions with an active entry: Centre 0 counts once for its two programmes, and
+    # the retired entry's institution not at all.
+    assert figures["gmp"]["counts"] == {"yes": 1, "no": 1, "unknown": 1}
+    assert figures["gmp"]["total"] == 3
+    lots = figures["lots_per_year"]
+    assert (lots["answers"], lots["unanswered"]) == (2, 1)
+    assert (lots["min"], lots["median"], lots["max"]) == (3, 6.5, 10)
+    assert [(b["from"], b["to"], b["count"]) for b in lots["buckets"]] == [
+        (3, 4, 1),
+        (5, 6, 0),
+        (7, 8, 0),
+        (9, 10, 1),
+    ]
