@@ -9,7 +9,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import get_locale
 
 from surveyapp.dashboard import charts
@@ -65,6 +65,11 @@ def statistics_csv(name: str) -> Response:
     )
 
 
+# Institutions without a known city listed under the map, at most: a list for someone to
+# work through, not the thousands a large registry may have (their number is shown).
+UNPLACED_LISTED = 200
+
+
 def map_context(region: str, *, gmp_only: bool = False, product: str = "") -> dict[str, Any]:
     """What a map page or panel needs: the SVG with the counts per country and a point per
     institution at its city, the counts as a table, the institutions placed and those
@@ -77,6 +82,7 @@ def map_context(region: str, *, gmp_only: bool = False, product: str = "") -> di
         product = ""
     facilities = cities.facilities(gmp_only=gmp_only, product=product or None)
     placed = [f for f in facilities if f.place is not None]
+    unplaced = [f for f in facilities if f.place is None]
 
     def country(code: str | None) -> str:
         return names.get(code or "", code or _("Country unknown"))
@@ -112,8 +118,12 @@ def map_context(region: str, *, gmp_only: bool = False, product: str = "") -> di
         ),
         "legend": charts.legend(counts),
         "credit": charts.credit(),
+        # The lists link to thousands of institutions: the route is built once and each
+        # id appended (url_for per link was most of the page at 100,000 entries).
+        "institution_path": url_for("registry.institution", institution_id=0).removesuffix("0"),
         "placed": [(f, country(f.country_code)) for f in placed],
-        "unplaced": [(f, country(f.country_code)) for f in facilities if f.place is None],
+        "unplaced": [(f, country(f.country_code)) for f in unplaced[:UNPLACED_LISTED]],
+        "unplaced_count": len(unplaced),
         "gmp_only": gmp_only,
         "product": product,
         "products": products,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.campaigns import service as campaigns
@@ -19,6 +19,7 @@ from surveyapp.database import utcnow
 from surveyapp.definitions import FieldDefinition, answers, registry_fields, table1
 from surveyapp.extensions import db
 from surveyapp.i18n import lazy_gettext as _l
+from surveyapp.registry.answer_scan import counted_rows
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.vocabulary import EntryStatus, InvitationStatus, LinkStatus
 
@@ -242,17 +243,11 @@ def answered_fields() -> list[AnsweredField]:
         fields = [f for f in registry_fields() if f.level == level and answers.is_generic(f)]
         if not fields:
             continue
-        counted = select(
-            func.count(distinct(model.id)),
-            *(
-                func.count(
-                    distinct(case((model.answers[f.key].as_string().is_not(None), model.id)))
-                )
-                for f in fields
-            ),
-        ).where(Entry.status == EntryStatus.ACTIVE)
-        if model is Institution:
-            counted = counted.join(Entry, Entry.institution_id == Institution.id)
+        counted = counted_rows(
+            level,
+            func.count(),
+            *(func.count(case((model.answers[f.key].as_string().is_not(None), 1))) for f in fields),
+        )
         total, *answered = db.session.execute(counted).one()
         found += [
             AnsweredField(f, int(n or 0), int(total or 0))

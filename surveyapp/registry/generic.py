@@ -84,9 +84,15 @@ def answer_is(field: FieldDefinition, code: str) -> ColumnElement[bool]:
     """Entries whose answer to a vocabulary field is (for a multi-choice: contains) ``code``."""
     element = answer_column(field)
     if field.type == "multi_choice":
-        escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return cast(element, String).like(f'%"{escaped}"%', escape="\\")
+        return list_holds(element, code)
     return element.as_string() == code
+
+
+def list_holds(element: Any, code: str) -> ColumnElement[bool]:
+    """A JSON list (an answer's element) holds ``code``: matched on the list's JSON text,
+    which reads the same on SQLite and PostgreSQL."""
+    escaped = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(element, String).like(f'%"{escaped}"%', escape="\\")
 
 
 def with_answers(query: Select[Any], answers: dict[str, str]) -> Select[Any]:

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from surveyapp.dashboard import charts
+from surveyapp.dashboard import charts, public_views
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
 from surveyapp.history.service import Provenance
@@ -148,3 +148,27 @@ def test_projection_places_known_cities_on_the_geometry():
         x, y = charts.project(latitude, longitude)
         x0, y0, x1, y1 = charts.shapes()[code].bounds
         assert x0 <= x <= x1 and y0 <= y <= y1
+
+
+def test_a_long_list_without_a_city_shows_its_number_and_its_first_institutions(
+    client, table1, monkeypatch
+):
+    monkeypatch.setattr(public_views, "UNPLACED_LISTED", 2)
+    page = client.get("/map").get_data(as_text=True)
+    unplaced = page[page.index("without a known city") :]
+    listed = re.findall(r'<tr><td><a href="/institutions/(\d+)">', unplaced)
+    assert len(listed) == 2
+    assert "The first 2 are listed, by country and name." in unplaced
+    count = int(re.search(r"(\d+) institutions without a known city", page)[1])
+    assert count > 2  # the number is of them all, not of those listed
+    first = client.get(f"/institutions/{listed[0]}")
+    assert first.status_code == 200
+
+
+def test_the_lists_link_each_institution_to_its_page(client, table1):
+    page = client.get("/map").get_data(as_text=True)
+    for institution_id, name in re.findall(
+        r'<tr><td><a href="/institutions/(\d+)">([^<]+)</a>', page
+    )[:5]:
+        shown = client.get(f"/institutions/{institution_id}").get_data(as_text=True)
+        assert name in shown
