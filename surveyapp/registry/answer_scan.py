@@ -7,8 +7,8 @@ the answers are unnested instead, each owner's fields and each element of a mult
 as a row (SQLite's ``json_tree``; PostgreSQL's ``json_each`` and
 ``json_array_elements_text``), and grouped by field and value: the statistics of every
 choice, multi-choice, yes/no and integer field of a level come from that one grouped
-result, plus one statement for the multi-choices' "no known code" and one for the level's
-total.
+result (with, in the same statement, the owners holding a known code of each
+multi-choice), plus one statement for the level's total.
 """
 
 from __future__ import annotations
@@ -16,7 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, true
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from surveyapp.definitions import FieldDefinition
 from surveyapp.extensions import db
@@ -53,8 +68,10 @@ def counted_rows(level: str, *columns: Any) -> Select[Any]:
 
 
 def _values(level: str, keys: list[str]) -> Any:
-    """A subquery of (owner, institution, key, value): one row per scalar answer and per
-    element of a list answer to the fields ``keys``; no row for a missing or null answer."""
+    """A materialised CTE of (owner, institution, key, value): one row per scalar answer and
+    per element of a list answer to the fields ``keys``; no row for a missing or null
+    answer. Owners with no answers at all (most of a registry started from Table 1) are
+    passed over by comparing their JSON text, before any JSON is read."""
     owner = Entry if level == "entry" else Institution
     institution = Entry.institution_id if level == "entry" else Institution.id
     if db.session.get_bind().dialect.name == "postgresql":
@@ -95,7 +112,8 @@ def _values(level: str, keys: list[str]) -> Any:
             .join(node, true())
             .where(key.in_(keys))
         )
-    return rows.subquery()
+    rows = rows.where(cast(owner.answers, String) != "{}")
+    return rows.cte("answer_values").prefix_with("MATERIALIZED")
 
 
 def level_answers(
@@ -106,7 +124,7 @@ def level_answers(
     count_owners: bool = True,
 ) -> LevelAnswers:
     """The answers of a level's ``fields`` grouped by field and value, in one pass; ``codes``
-    names the known codes of each multi-choice (for :attr:`LevelAnswers.known`, one more
+    names the known codes of each multi-choice (for :attr:`LevelAnswers.known`, in the same
     statement); ``count_owners`` False leaves :attr:`LevelAnswers.owners` at 0, a statement
     less for a caller that only needs the groups."""
     found = LevelAnswers()
@@ -117,6 +135,7 @@ def level_answers(
     values = _values(level, [f.key for f in fields])
     grouped = (
         select(
+            literal("value").label("row"),
             values.c.key,
             values.c.value,
             func.count(func.distinct(values.c.owner)),
@@ -125,9 +144,6 @@ def level_answers(
         .where(values.c.value.is_not(None))
         .group_by(values.c.key, values.c.value)
     )
-    for key, value, owners, institutions in db.session.execute(grouped):
-        found.holding[(key, value)] = int(owners)
-        found.institutions[(key, value)] = int(institutions)
     asked = [
         and_(values.c.key == key, values.c.value.in_(known))
         for key, known in codes.items()
@@ -135,9 +151,21 @@ def level_answers(
     ]
     if asked:
         with_known = (
-            select(values.c.key, func.count(func.distinct(values.c.owner)))
+            select(
+                literal("known").label("row"),
+                values.c.key,
+                null(),
+                func.count(func.distinct(values.c.owner)),
+                literal(0),
+            )
             .where(or_(*asked))
             .group_by(values.c.key)
         )
-        found.known = {key: int(n) for key, n in db.session.execute(with_known)}
+        grouped = union_all(grouped, with_known)
+    for row, key, value, owners, institutions in db.session.execute(grouped):
+        if row == "known":
+            found.known[key] = int(owners)
+        else:
+            found.holding[(key, value)] = int(owners)
+            found.institutions[(key, value)] = int(institutions)
     return found
