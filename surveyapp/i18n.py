@@ -1,10 +1,14 @@
 """Languages of the interface and of emails to respondents (Flask-Babel).
 
-English is the source language; German is complete for everything respondents see (the
-questionnaire, invitation pages, the suggestion form and their emails). The language is
+English is the source language; German, Italian, Spanish and French catalogues are
+complete (most of Table 1's institutions are in Italy, Spain, Germany and France, and a
+clinician answers faster and more accurately in their own language). The language is
 chosen from, in order: a ``?lang=`` the person picked (kept in the session), the invited
-contact's language on invitation pages, the browser's preferences, English.
-Catalogues live in ``surveyapp/translations``; ``make translations`` updates them.
+contact's language on invitation pages, the browser's preferences, English. A contact's
+language comes from the import's ``language`` column, else from their country
+(:func:`language_of_country`). Catalogues live in ``surveyapp/translations``; ``make
+translations`` updates them, and ``tests/test_i18n.py`` fails on any message missing or
+fuzzy in any of them.
 """
 
 from __future__ import annotations
@@ -27,7 +31,38 @@ from wtforms.i18n import messages_path
 
 from surveyapp.paths import PACKAGE_DATA_DIR
 
-LANGUAGES = {"en": "English", "de": "Deutsch"}
+# The interface's languages, each named in itself (the language switch shows these).
+LANGUAGES = {
+    "en": "English",
+    "de": "Deutsch",
+    "it": "Italiano",
+    "es": "Español",
+    "fr": "Français",
+}
+# The language a contact from a country is written to when the import names none: the
+# country's main language where it has a catalogue (Belgium and Switzerland speak several;
+# French and German are what their ATMP centres most often work in), else English.
+COUNTRY_LANGUAGES = {
+    "AT": "de",
+    "CH": "de",
+    "DE": "de",
+    "LI": "de",
+    "IT": "it",
+    "SM": "it",
+    "VA": "it",
+    "ES": "es",
+    "AD": "es",
+    "AR": "es",
+    "CL": "es",
+    "CO": "es",
+    "MX": "es",
+    "PE": "es",
+    "UY": "es",
+    "FR": "fr",
+    "BE": "fr",
+    "LU": "fr",
+    "MC": "fr",
+}
 TRANSLATIONS_DIR = PACKAGE_DATA_DIR.parent.parent / "translations"
 babel = Babel()
 
@@ -36,6 +71,12 @@ def counted(number: int, singular: str, plural: str) -> str:
     """ "1 row", "2 rows": a count with its noun, for the command line's English summaries
     (commands speak English only; pages use ``ngettext``)."""
     return f"{number} {singular if number == 1 else plural}"
+
+
+def language_of_country(country_code: str | None) -> str:
+    """The language to write to someone in ``country_code`` (ISO 3166-1 alpha-2) when they
+    named none: the country's own where it has a catalogue, else English."""
+    return COUNTRY_LANGUAGES.get((country_code or "").upper(), "en")
 
 
 def N_(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Languages: German is complete for what respondents see, and chosen for them."""
+"""Languages: every shipped catalogue is complete, and a language is chosen for each
+person."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
 from surveyapp import i18n
 from surveyapp.i18n import TRANSLATIONS_DIR
 from surveyapp.paths import PROJECT_ROOT
-
-GERMAN = TRANSLATIONS_DIR / "de" / "LC_MESSAGES" / "messages.po"
 
 
 def test_the_catalogue_template_is_up_to_date_with_the_code(tmp_path):
@@ -48,18 +48,38 @@ def test_the_catalogue_template_is_up_to_date_with_the_code(tmp_path):
     assert current == committed, "run `make translations` and translate what is new"
 
 
-def test_german_is_complete():
-    with GERMAN.open("rb") as handle:
+SHIPPED = [code for code in i18n.LANGUAGES if code != "en"]
+
+
+def _key(text: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    """A message's id or text, its plural forms as a tuple (.mo files give lists)."""
+    return text if isinstance(text, str) else tuple(text)
+
+
+def test_every_language_offered_has_a_catalogue_and_every_catalogue_is_offered():
+    shipped = {p.name for p in TRANSLATIONS_DIR.iterdir() if (p / "LC_MESSAGES").is_dir()}
+    assert shipped == set(SHIPPED)
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_catalogue_is_complete_and_nothing_in_it_is_fuzzy(language):
+    po = TRANSLATIONS_DIR / language / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as handle:
         catalogue = read_po(handle)
     with (TRANSLATIONS_DIR / "messages.pot").open("rb") as handle:
         wanted = {m.id for m in read_po(handle) if m.id}
+    fuzzy = sorted(str(m.id) for m in catalogue if m.id and m.fuzzy)
+    assert not fuzzy, fuzzy[:5]
     translated = {
         m.id
         for m in catalogue
-        if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple) else m.string)
+        if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)
     }
     assert wanted <= translated, sorted(wanted - translated)[:5]
-    assert (GERMAN.with_suffix(".mo")).exists()
+    with po.with_suffix(".mo").open("rb") as handle:
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+    written = {_key(m.id): _key(m.string) for m in catalogue if m.id in wanted}
+    assert compiled == written, "the .mo is not its .po compiled: run `make translations`"
 
 
 def test_the_public_registry_speaks_german(client, table1):
