@@ -204,7 +204,9 @@ def _contact_details(
         problems.append(ImportProblem(number, "country", reading.problem))
     details["country_code"] = reading.value
     try:
-        details["language"] = read_language(cells.get("language", ""))
+        written = cells.get("language", "")
+        # None when the file names none: a new contact then gets their country's language.
+        details["language"] = read_language(written) if written.strip() else None
     except CampaignError as exc:
         problems.append(ImportProblem(number, "language", str(exc)))
     raw_id = cells.get("institution_id", "")

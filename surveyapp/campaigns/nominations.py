@@ -21,6 +21,7 @@ from surveyapp.campaigns.service import CampaignError, propose_links, upsert_con
 from surveyapp.database import utcnow
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
+from surveyapp.i18n import language_of_country
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.vocabulary import NominationStatus, SubmissionStatus
 
@@ -117,7 +118,7 @@ def contact_prefill(item: NominatedFacility) -> dict[str, Any]:
         "name": item.person or "",
         "institution_name": item.name,
         "country": item.country_code or "",
-        "language": "en",
+        "language": language_of_country(item.country_code),
         "active": True,
     }
 

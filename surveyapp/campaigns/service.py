@@ -34,7 +34,7 @@ from surveyapp.database import take_turns, utcnow
 from surveyapp.definitions import DefinitionError, load_definition, split_name
 from surveyapp.extensions import db
 from surveyapp.history.service import audit
-from surveyapp.i18n import counted
+from surveyapp.i18n import counted, language_of_country
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.mail.service import queue
@@ -132,11 +132,13 @@ def upsert_contact(
     name: str | None = None,
     institution_name: str | None = None,
     country_code: str | None = None,
-    language: str = "en",
+    language: str | None = None,
     **_: Any,
 ) -> tuple[Contact, str]:
     """Create or update the contact with this email; returns it and created/updated/unchanged.
-    A name with a line break is refused: emails carry it in their To header."""
+    A name with a line break is refused: emails carry it in their To header. A new contact
+    without a language gets their country's (:func:`language_of_country`); an existing
+    one keeps theirs."""
     if has_line_break(name) or has_line_break(institution_name):
         raise CampaignError(_l("A contact's name must be one line: remove the line break."))
     contact = db.session.scalar(select(Contact).where(Contact.email == email))
@@ -146,7 +148,7 @@ def upsert_contact(
             name=name,
             institution_name=institution_name,
             country_code=country_code,
-            language=language,
+            language=language or language_of_country(country_code),
             source=source,
             links=[],
         )

@@ -154,3 +154,40 @@ def test_the_import_summary_counts_in_good_english():
     report = ContactImportReport(source="one.csv", created=1, proposed=1)
     assert report.summary().startswith("one.csv: 1 contact imported, 0 updated")
     assert "1 link proposed" in report.summary() and "0 rows skipped" in report.summary()
+
+
+def test_without_a_language_a_new_contact_gets_their_countrys(table1, runner, tmp_path, ctx):
+    header = ["institution", "contact_person", "email", "country"]
+    rows = [
+        ["A", "Ada", "it@example.org", "Italy"],
+        ["B", "Bea", "es@example.org", "ES"],
+        ["C", "Cé", "be@example.org", "Belgium"],
+        ["D", "Dag", "at@example.org", "Austria"],
+        ["E", "Eva", "dk@example.org", "Denmark"],
+        ["F", "Fay", "none@example.org", ""],
+    ]
+    result = runner.invoke(
+        args=["contacts", "import", str(write_csv(tmp_path / "c.csv", header, rows))]
+    )
+    assert result.exit_code == 0, result.output
+    languages = dict(db.session.execute(select(Contact.email, Contact.language)).all())
+    assert languages == {
+        "it@example.org": "it",
+        "es@example.org": "es",
+        "be@example.org": "fr",
+        "at@example.org": "de",
+        "dk@example.org": "en",  # no Danish catalogue: English
+        "none@example.org": "en",
+    }
+
+
+def test_a_language_column_wins_and_a_reimport_without_one_keeps_the_contacts(
+    table1, runner, tmp_path, ctx
+):
+    first = write_csv(tmp_path / "a.csv", HEADER, [["X", "Ann", "a@example.org", "IT", "en", ""]])
+    runner.invoke(args=["contacts", "import", str(first)])
+    assert db.session.scalars(select(Contact)).one().language == "en"
+    header = ["institution", "contact_person", "email", "country"]
+    again = write_csv(tmp_path / "b.csv", header, [["X", "Ann", "a@example.org", "IT"]])
+    runner.invoke(args=["contacts", "import", str(again)])
+    assert db.session.scalars(select(Contact)).one().language == "en"
