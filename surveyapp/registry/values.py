@@ -212,6 +212,33 @@ def read_atmp_types(text: str) -> Reading:
     return Reading(value)
 
 
+# Words a text naming ATMP types may hold besides the types' own names and stems.
+_TYPE_WORDS = frozenset({"and", "atmp", "atmps", "medicinal", "product", "products", "therapy"})
+
+
+def names_only_atmp_types(text: str) -> bool:
+    """Whether a printed ATMP text only names types ("Somatic cell therapy, tissue
+    engineering"), with no words of its own ("Gene therapy (CAR-T)", "Other activities:
+    ..."), so that the types' labels can stand for it in another language."""
+    reading = read_atmp_types(text)
+    if reading.problem or not reading.value["types"] or reading.value["other"]:
+        return False
+    rules = mapping()["atmp_types"]
+    for segment in split_terms(text):
+        lowered = segment.lower()
+        named = [t for t in AtmpType if any(k in lowered for k in rules[t.value])]
+        stems = {
+            word
+            for t in named
+            for word in re.findall(r"[a-z]+", " ".join([*rules[t.value], t.label.lower()]))
+            if len(word) >= 4
+        }
+        for word in re.findall(r"[a-z0-9]+", lowered):
+            if word not in _TYPE_WORDS and not any(word.startswith(s) for s in stems):
+                return False
+    return True
+
+
 _NUMBER = re.compile(r"^\d{1,3}(?:[ ,.]\d{3})+$|^\d+$")
 
 

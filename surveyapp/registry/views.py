@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from surveyapp.auth.access import is_staff
-from surveyapp.definitions import VOCABULARIES, registry_fields, table1
+from surveyapp.definitions import VOCABULARIES, FieldDefinition, registry_fields, table1
 from surveyapp.definitions.answers import render
 from surveyapp.extensions import db
 from surveyapp.history.attribution import author
@@ -38,7 +38,7 @@ from surveyapp.registry import export, generic, service, values
 from surveyapp.registry.forms import RegistrySearchForm, options, search_form
 from surveyapp.registry.merging import survivor
 from surveyapp.registry.models import Entry, Institution
-from surveyapp.vocabulary import country_name
+from surveyapp.vocabulary import Answer, AtmpType, country_name
 
 blueprint = Blueprint("registry", __name__)
 
@@ -55,6 +55,35 @@ def website_link(website: str | None) -> Markup:
     if href is None:
         return escape(website)
     return Markup('<a href="{}" rel="nofollow noopener">{}</a>').format(href, website)
+
+
+@blueprint.app_template_filter("readable")
+def readable(text: str | None, field: FieldDefinition | str) -> str:
+    """A Table 1 field's shown text in the reader's language where it only names
+    controlled values (a country, ATMP types, yes or no): "Czech Republic" reads "Cechia"
+    to an Italian reader; English readers see the text as written. Any other text (free
+    text, or a value with words of its own such as "Gene therapy (CAR-T)") is shown as
+    written: the registry stores texts as given, and exports keep them so. ``field`` may
+    be a field's key (a change in the history); other fields' texts are as written."""
+    if isinstance(field, str):
+        found = next((f for f in table1().fields if f.key == field), None)
+        if found is None:
+            return text or ""
+        field = found
+    if not text or field.type not in ("country", "atmp_types", "answer"):
+        return text or ""
+    if str(get_locale() or "en") == "en":  # the texts' own language: as written
+        return text
+    reading = values.read(field, text)
+    if reading.problem or reading.value is None:
+        return text
+    if field.type == "country":
+        return str(country_label(reading.value, country_name(reading.value)))
+    if field.type == "answer":
+        return gettext(Answer(reading.value).label)
+    if not values.names_only_atmp_types(text):
+        return text
+    return ", ".join(gettext(AtmpType(code).label) for code in reading.value["types"])
 
 
 def _search_form() -> tuple[RegistrySearchForm, service.EntryFilters, dict[str, str], list[str]]:

@@ -10,6 +10,7 @@ from surveyapp.definitions import table1
 from surveyapp.registry.importer import TABLE1_CSV
 from surveyapp.registry.values import (
     disease_areas,
+    names_only_atmp_types,
     read,
     render,
     split_terms,
@@ -252,3 +253,29 @@ def test_disease_areas_are_derived_from_terms():
 )
 def test_rendering_then_reading_gives_the_value_back(key, value):
     assert read(field(key), render(field(key), value)).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "only_types"),
+    [
+        ("Somatic cell therapy", True),
+        ("Somatic cell therapy, tissue engineering", True),
+        ("Gene and cell therapy", True),
+        ("Tissue engineered product", True),
+        ("Gene therapy (CAR-T)", False),  # words of its own: shown as written
+        ("Cell therapy (CAR-T), gene therapy", False),
+        ("Other activities: biobank", False),
+        ("Biobank", False),
+        ("", False),
+    ],
+)
+def test_a_text_naming_only_atmp_types_can_be_shown_as_their_labels(text, only_types):
+    assert names_only_atmp_types(text) is only_types
+
+
+def test_the_directory_shows_named_values_in_the_readers_language(client, table1):
+    page = client.get("/?lang=it").get_data(as_text=True)
+    assert '<td data-label="Paese">Cechia</td>' in page  # pycountry's Italian name
+    assert '<td data-label="Tipo di ATMP">Terapia cellulare somatica</td>' in page
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert '<td data-label="Country">Czech Republic</td>' in english  # as Table 1 printed
