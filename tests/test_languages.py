@@ -261,3 +261,30 @@ def test_reminders_and_review_decisions_reach_respondents_in_their_language(
         for message in written:
             speaks(language, plain(message), english=())
             speaks(language, message["Subject"], english=())
+
+
+def test_a_visitor_suggesting_a_facility_reads_each_step_in_their_language(
+    client, table1, ctx, mailbox, language
+):
+    from tests.conftest import csrf_token
+    from tests.questionnaire.test_widening import SUGGESTION
+
+    client.get(f"/suggest/?lang={language}")
+    data = {**SUGGESTION, "csrf_token": csrf_token(client, "/suggest/")}
+    sent = client.post("/suggest/", data=data).get_data(as_text=True)
+    speaks(language, sent, english=())
+    send_and_read()
+    (confirmation,) = mailbox.messages
+    speaks(language, plain(confirmation), english=())
+    speaks(language, confirmation["Subject"], english=())
+    link = re.search(r"/suggest/confirm/\S+", plain(confirmation))[0]
+    speaks(language, client.get(link).get_data(as_text=True), english=())
+
+
+def test_the_opt_out_page_speaks_the_contacts_language(client, campaign, ctx, mailbox, language):
+    contact, _ = invite_in(language, campaign, 9)
+    (invitation_email,) = [m for m in mailbox.messages if contact.email in m["To"]]
+    token = tokens_in(invitation_email)[0]
+    page = client.get(f"/i/{token}/opt-out").get_data(as_text=True)
+    assert f'<html lang="{language}"' in page
+    speaks(language, page, english=())
