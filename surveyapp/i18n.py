@@ -23,7 +23,16 @@ from typing import Any
 import pycountry
 from babel import support
 from flask import Flask, g, has_request_context, request, session, url_for
-from flask_babel import Babel, LazyString, force_locale, format_date, format_time, get_locale
+from flask_babel import (
+    Babel,
+    LazyString,
+    force_locale,
+    format_date,
+    format_decimal,
+    format_percent,
+    format_time,
+    get_locale,
+)
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -216,6 +225,27 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, "long")
 
 
+def percent(share: float | None) -> str:
+    """A share (0.25) as the current language writes a percentage ("25%", "25 %"), or a
+    dash for none."""
+    if share is None:
+        return "—"
+    return format_percent(share)
+
+
+def number(value: float | None) -> str:
+    """A number as the current language writes it ("1,234.5", "1.234,5"), at most one
+    decimal."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0.#")
+
+
+def share_of(count: int, total: int) -> str:
+    """``count`` as a percentage of ``total``, or a dash when there is no total."""
+    return percent(count / total) if total else "—"
+
+
 def moment(value: datetime | None) -> str:
     """A time of day with its date in the current language; times are shown in UTC."""
     if value is None:
@@ -246,6 +276,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["gettext"] = gettext
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["moment"] = moment
+    app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["number"] = number
 
     @app.before_request
     def _pick_language() -> None:

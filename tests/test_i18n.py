@@ -152,3 +152,16 @@ def test_each_render_translates_in_the_language_of_its_moment(app, source):
     assert "Seite 1 von 2" in german
     assert "Page 1 of 2" in english
     assert "Seite 1 von 2" in german_again
+
+
+@pytest.mark.parametrize(
+    ("language", "share", "average"),
+    [("en", "25%", "1,234.5"), ("de", "25\xa0%", "1.234,5"), ("fr", "25\xa0%", "1\u202f234,5")],
+)
+def test_numbers_and_percentages_are_written_as_each_language_writes_them(
+    app, language, share, average
+):
+    with app.test_request_context("/"), i18n.language(language):
+        assert i18n.share_of(1, 4) == share
+        assert i18n.number(1234.5) == average
+        assert i18n.share_of(1, 0) == "—"

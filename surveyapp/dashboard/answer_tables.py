@@ -17,6 +17,7 @@ from surveyapp.dashboard.tables import Table
 from surveyapp.definitions import VOCABULARIES, FieldDefinition
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.i18n import gettext as _
+from surveyapp.i18n import share_of
 from surveyapp.registry.statistics import UNKNOWN, counted_fields, registry_statistics
 
 PREFIX = "answers-"
@@ -27,10 +28,6 @@ class AnswerTable(Table):
     """A statistics table with figures shown before it (a distribution's summary)."""
 
     summary: list[tuple[Any, Any]] = field(default_factory=list)
-
-
-def _share(count: int, total: int) -> str:
-    return f"{100 * count / total:.0f} %" if total else "—"
 
 
 def _labels(definition: FieldDefinition) -> dict[str, str]:
@@ -58,7 +55,7 @@ def _counts_table(definition: FieldDefinition, figures: dict[str, Any]) -> Answe
         PREFIX + definition.key,
         _(definition.label),
         [_("Answer"), counted, share],
-        [[label(code), n, _share(n, figures["total"])] for code, n in ordered],
+        [[label(code), n, share_of(n, figures["total"])] for code, n in ordered],
         [(label(code), n) for code, n in ordered],
     )
 
@@ -74,7 +71,7 @@ def _distribution_table(definition: FieldDefinition, figures: dict[str, Any]) ->
         PREFIX + definition.key,
         _(definition.label),
         [_("Range"), counted, _("Share of answers")],
-        [[text, b["count"], _share(b["count"], figures["answers"])] for text, b in ranges],
+        [[text, b["count"], share_of(b["count"], figures["answers"])] for text, b in ranges],
         [(text, b["count"]) for text, b in ranges],
         summary=[
             (_("Answers"), figures["answers"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from surveyapp.i18n import country_label
+from surveyapp.i18n import country_label, share_of
 from surveyapp.i18n import gettext as _
 from surveyapp.i18n import lazy_gettext as _l
 from surveyapp.registry.statistics import UNKNOWN, registry_statistics
@@ -44,10 +44,7 @@ def _counted(
     name: str, title: Any, heading: Any, counts: dict[str, int], label: Any, total: int
 ) -> Table:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], label(item[0])))
-    rows = [
-        [label(key), count, f"{100 * count / total:.0f} %" if total else "—"]
-        for key, count in ordered
-    ]
+    rows = [[label(key), count, share_of(count, total)] for key, count in ordered]
     return Table(
         name,
         title,

@@ -151,8 +151,8 @@ def test_centres_per_technology_platform_count_institutions_once(client, registr
     )
     assert '<th scope="col">Institutions</th>' in found
     # A has two programmes and counts once; four centres have an active entry.
-    assert re.search(r'<th scope="row">CAR-T[^<]*</th><td>2</td><td>50 %</td>', found)
-    assert re.search(r'<th scope="row">Gene editing[^<]*</th><td>1</td><td>25 %</td>', found)
+    assert re.search(r'<th scope="row">CAR-T[^<]*</th><td>2</td><td>50%</td>', found)
+    assert re.search(r'<th scope="row">Gene editing[^<]*</th><td>1</td><td>25%</td>', found)
 
 
 def test_stats_api_carries_the_figures_as_the_openapi_document_describes(client, registry):

@@ -24,7 +24,7 @@ def test_answers_to_later_fields_are_counted_per_field(
     assert completeness().columns == 10  # Table 1's completeness keeps its meaning
 
     page = visible_text(client.get("/staff/dashboard/").get_data(as_text=True))
-    assert "Fields beyond Table 1" in page and "Batches per year institution 1 / 2 50 %" in page
+    assert "Fields beyond Table 1" in page and "Batches per year institution 1 / 2 50%" in page
 
 
 def test_without_later_questionnaires_the_dashboard_is_as_before(

@@ -36,7 +36,7 @@ def test_every_choice_field_gets_a_table_with_chart_and_counts(client, answered)
     assert '<h2 id="answers-platforms">All platforms</h2>' in page
     assert '<h2 id="answers-gmp">GMP manufacturing</h2>' in page
     assert "<title>CAR-T and other engineered immune cells: 2</title>" in page
-    assert re.search(r'<th scope="row">In vivo AAV</th><td>2</td><td>67 %</td>', page)
+    assert re.search(r'<th scope="row">In vivo AAV</th><td>2</td><td>67%</td>', page)
     assert re.search(r'<th scope="row">Not given</th><td>1</td>', page)
     assert '<th scope="col">Institutions</th>' in page  # gmp counts institutions
 
@@ -49,7 +49,7 @@ def test_every_integer_field_gets_its_distribution(client, answered):
     assert "<dt>Median</dt><dd>6</dd>" in section
     assert "<dt>Smallest</dt><dd>4</dd>" in section and "<dt>Largest</dt><dd>8</dd>" in section
     assert "<title>4 batches: 1</title>" in section
-    assert re.search(r'<th scope="row">8 batches</th><td>1</td><td>50 %</td>', section)
+    assert re.search(r'<th scope="row">8 batches</th><td>1</td><td>50%</td>', section)
 
 
 def test_each_answer_table_downloads_as_csv(client, answered):
@@ -57,7 +57,7 @@ def test_each_answer_table_downloads_as_csv(client, answered):
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["Answer", "Entries", "Share of entries"]
-    assert ["In vivo AAV", "2", "67 %"] in rows
+    assert ["In vivo AAV", "2", "67%"] in rows
     assert client.get("/statistics/answers-nothing.csv").status_code == 404
 
 

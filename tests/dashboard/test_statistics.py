@@ -71,7 +71,7 @@ def test_the_countries_csv_holds_the_counts(client, table1):
         csv.reader(io.StringIO(client.get("/statistics/countries.csv").get_data(as_text=True)))
     )
     assert rows[0] == ["Country", "Entries", "Share of entries"]
-    assert rows[1] == ["Italy", "14", "25 %"]
+    assert rows[1] == ["Italy", "14", "25%"]
     assert client.get("/statistics/nothing.csv").status_code == 404
 
 
