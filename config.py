@@ -103,6 +103,9 @@ class Config:
     MAIL_LEASE_SECONDS = _env_int("MAIL_LEASE_SECONDS", 600)
     MAIL_WORKER_POLL_SECONDS = _env_int("MAIL_WORKER_POLL_SECONDS", 5)
     MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS")
+    # Soft bounces (4.x.x: a full mailbox, a server down) an address may collect before it
+    # counts as undeliverable; a hard bounce (5.x.x) makes it so at once.
+    MAILBOX_SOFT_BOUNCE_LIMIT = _env_int("MAILBOX_SOFT_BOUNCE_LIMIT", 3)
     # The address links in emails are built from; never taken from a request's Host header.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # ProductionConfig turns it on

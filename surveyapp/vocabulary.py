@@ -187,6 +187,15 @@ class NominationStatus(Vocabulary):
     DISMISSED = "dismissed", N_("Dismissed")
 
 
+class ReturnedKind(Vocabulary):
+    """What a message in the return mailbox was, as recorded when it was read."""
+
+    HARD_BOUNCE = "hard_bounce", N_("Hard bounce")
+    SOFT_BOUNCE = "soft_bounce", N_("Soft bounce")
+    UNSUBSCRIBE = "unsubscribe", N_("Unsubscribe by email")
+    OTHER = "other", N_("For a person to read")
+
+
 class LinkStatus(Vocabulary):
     """Whether a contact speaks for a registry institution."""
 

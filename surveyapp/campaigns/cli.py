@@ -10,18 +10,15 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from surveyapp.campaigns import contact_import, opt_out_tokens, service
-from surveyapp.campaigns.models import Invitation
-from surveyapp.campaigns.service import mark_bounced
+from surveyapp.campaigns import contact_import, opt_out_tokens, returned_mail, service
 from surveyapp.campaigns.templates import TemplateProblem
 from surveyapp.database import batched_writes
 from surveyapp.extensions import db
-from surveyapp.mail.bounces import read_bounces
+from surveyapp.mail.bounces import messages_at
 from surveyapp.mail.cli import mail_cli
-from surveyapp.mail.models import OutboxMessage
+from surveyapp.mail.returns import read_returned
 from surveyapp.tabular import ImportFileError
 
 contacts_cli = AppGroup("contacts", help="Import stakeholder contacts.")
@@ -161,31 +158,15 @@ def unsubscribe_command(subject: str) -> None:
 @mail_cli.command("ingest-bounces")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def ingest_bounces_command(path: Path) -> None:
-    """Read delivery status notifications (an mbox, or a folder of .eml files) and mark the
-    matching invitations bounced."""
+    """Read returned messages (an mbox, or a folder of .eml files): bounces in every
+    format the return mailbox reader knows mark invitations bounced (soft ones once they
+    reach MAILBOX_SOFT_BOUNCE_LIMIT), emailed unsubscribes opt contacts out. Reading the
+    same messages again changes nothing."""
     actor = command_actor()
-    marked = unmatched = 0
-    for bounce in read_bounces(path):
-        message = None
-        if bounce.original_message_id:
-            message = db.session.scalar(
-                select(OutboxMessage).where(OutboxMessage.message_id == bounce.original_message_id)
-            )
-        if message is None:
-            message = db.session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.to_address == bounce.recipient)
-                .order_by(OutboxMessage.id.desc())
-                .limit(1)
-            )
-        if message is None or not message.invitation_ids:
-            unmatched += 1
-            click.echo(f"  no email of ours matches the bounce for {bounce.recipient}")
-            continue
-        invitations = list(
-            db.session.scalars(select(Invitation).where(Invitation.id.in_(message.invitation_ids)))
-        )
-        reason = f"{bounce.status} {bounce.diagnostic}".strip()
-        marked += mark_bounced(invitations, reason, actor=actor)
+    taken = returned_mail.Taken()
+    for raw in messages_at(path):
+        returned_mail.take_in(read_returned(raw), taken, actor=actor)
     db.session.commit()
-    click.echo(f"{marked} invitations marked bounced; {unmatched} bounces matched nothing")
+    for note in taken.notes:
+        click.echo(f"  {note}")
+    click.echo(taken.summary())

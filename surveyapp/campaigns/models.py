@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from surveyapp.database import enum_column, utcnow
 from surveyapp.extensions import db
 from surveyapp.registry.models import Institution
-from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus
+from surveyapp.vocabulary import InvitationStatus, LinkStatus, NominationStatus, ReturnedKind
 
 if TYPE_CHECKING:  # the questionnaire's submissions stand above campaigns
     from surveyapp.questionnaire.models import Submission
@@ -244,3 +244,26 @@ class Nomination(db.Model):
 
     invitation: Mapped[Invitation | None] = relationship()
     submission: Mapped[Submission | None] = relationship("Submission")
+
+
+class ReturnedMail(db.Model):
+    """A message read from the return mailbox (or an ingested file), one row per bounced
+    recipient: what it was and what was done. The message's key with the recipient is
+    unique, so reading a message twice, or two pollers reading it at once, records and
+    changes nothing the second time; soft bounces are counted from these rows."""
+
+    __tablename__ = "returned_mail"
+    __table_args__ = (
+        UniqueConstraint("message_key", "recipient", name="uq_returned_mail_message"),
+        Index("ix_returned_mail_recipient_kind", "recipient", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(300))
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    kind: Mapped[ReturnedKind] = mapped_column(enum_column(ReturnedKind, "returned_kind"))
+    status: Mapped[str] = mapped_column(String(16), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

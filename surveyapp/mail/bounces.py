@@ -1,7 +1,9 @@
-"""Reading delivery status notifications (RFC 3464) from an mbox or a folder of .eml files.
+"""Delivery status notifications (RFC 3464), and the returned messages of an mbox or a
+folder of .eml files.
 
 A bounce names the recipient that failed and, in the returned headers, the Message-ID of
 the original email, which identifies the outbox message and so its invitations.
+:mod:`surveyapp.mail.returns` reads every other bounce format beside this one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import email
 import mailbox
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import policy
 from email.message import Message
 from pathlib import Path
 
@@ -25,15 +26,16 @@ class Bounce:
     original_message_id: str | None
 
 
-def _messages(path: Path) -> Iterator[Message]:
+def messages_at(path: Path) -> Iterator[bytes]:
+    """Each message of an mbox file, or of the .eml files of a folder, as its bytes."""
     if path.is_dir():
         for file in sorted(path.glob("*.eml")):
-            with file.open("rb") as handle:
-                yield email.message_from_binary_file(handle, policy=policy.compat32)
+            yield file.read_bytes()
         return
     box = mailbox.mbox(path, create=False)
     try:
-        yield from box
+        for message in box:
+            yield message.as_bytes()
     finally:
         box.close()
 
@@ -47,7 +49,9 @@ def _fields(part: Message) -> list[Message]:
     return [email.message_from_string(block) for block in text.strip().split("\n\n") if block]
 
 
-def _original_message_id(report: Message) -> str | None:
+def original_message_id(report: Message) -> str | None:
+    """The Message-ID of the email a report returns, from its attached original or
+    headers; None when it carries neither."""
     for part in report.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
@@ -61,28 +65,30 @@ def _original_message_id(report: Message) -> str | None:
     return None
 
 
-def read_bounces(path: Path) -> list[Bounce]:
-    """Every failed recipient in the delivery status notifications at ``path``."""
+def bounces_in(message: Message) -> list[Bounce]:
+    """Every failed recipient of one delivery status notification (none for any other
+    message)."""
+    if message.get_content_type() != "multipart/report":
+        return []
+    original = original_message_id(message)
     bounces = []
-    for message in _messages(path):
-        if message.get_content_type() != "multipart/report":
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
             continue
-        original = _original_message_id(message)
-        for part in message.walk():
-            if part.get_content_type() != "message/delivery-status":
+        for group in _fields(part)[1:]:
+            action = (group.get("Action") or "").strip().lower()
+            recipient = group.get("Final-Recipient") or group.get("Original-Recipient") or ""
+            # "delayed" is a warning: the server still tries, so it is no bounce.
+            if action != "failed" or not recipient:
                 continue
-            for group in _fields(part)[1:]:
-                action = (group.get("Action") or "").strip().lower()
-                recipient = group.get("Final-Recipient") or group.get("Original-Recipient") or ""
-                if action != "failed" or not recipient:
-                    continue
-                address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
-                bounces.append(
-                    Bounce(
-                        recipient=address,
-                        status=(group.get("Status") or "").strip(),
-                        diagnostic=" ".join((group.get("Diagnostic-Code") or "").split()),
-                        original_message_id=original,
-                    )
+            address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
+            status = (group.get("Status") or "").strip()
+            bounces.append(
+                Bounce(
+                    recipient=address,
+                    status=status,
+                    diagnostic=" ".join((group.get("Diagnostic-Code") or "").split()),
+                    original_message_id=original,
                 )
+            )
     return bounces

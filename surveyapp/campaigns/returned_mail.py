@@ -1,0 +1,146 @@
+"""What a message that came back means for the registry's contacts and invitations.
+
+A hard bounce (5.x.x) marks the matching invitations bounced and the contact unreachable
+at once; soft bounces (4.x.x) are counted per address and do so when they reach
+``MAILBOX_SOFT_BOUNCE_LIMIT``. An unsubscribe by email opts the contact out exactly as the
+one-click link does. Anything else is kept for a person to read. Each message is recorded
+in :class:`ReturnedMail` before anything changes, under its key and recipient, so a message
+read twice (a second poll, two pollers, a file ingested again) changes nothing the second
+time. Functions here flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from surveyapp.campaigns import opt_out_tokens
+from surveyapp.campaigns.models import Contact, Invitation, ReturnedMail
+from surveyapp.campaigns.service import InvalidLink, mark_bounced, opt_out
+from surveyapp.extensions import db
+from surveyapp.mail.models import OutboxMessage
+from surveyapp.mail.returns import Failure, Returned
+from surveyapp.vocabulary import ReturnedKind
+
+
+@dataclass
+class Taken:
+    """What reading some returned messages did, for the command's summary."""
+
+    bounced: int = 0
+    soft_counted: int = 0
+    unmatched: int = 0
+    opted_out: int = 0
+    to_read: int = 0
+    already_read: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.bounced} invitations marked bounced, {self.soft_counted} soft bounces "
+            f"counted, {self.opted_out} unsubscribes, {self.to_read} messages to read, "
+            f"{self.unmatched} bounces matched nothing, {self.already_read} already read"
+        )
+
+
+def _record(returned: Returned, kind: ReturnedKind, recipient: str = "", **details: Any) -> bool:
+    """Record one returned message (or one of its recipients); False when it was already
+    recorded, by an earlier read or by another poller at the same moment."""
+    row = ReturnedMail(
+        message_key=returned.key,
+        recipient=recipient,
+        kind=kind,
+        subject=returned.subject[:500],
+        **details,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _bounced_email(returned: Returned, failure: Failure) -> OutboxMessage | None:
+    """The email of ours a failure is about: by the original's Message-ID, else the last
+    one sent to that address."""
+    if returned.original_message_id:
+        found = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.message_id == returned.original_message_id)
+        )
+        if found is not None:
+            return found
+    return db.session.scalar(
+        select(OutboxMessage)
+        .where(func.lower(OutboxMessage.to_address) == failure.recipient)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+def _take_failure(returned: Returned, failure: Failure, taken: Taken, actor: str) -> None:
+    kind = ReturnedKind.HARD_BOUNCE if failure.permanent else ReturnedKind.SOFT_BOUNCE
+    message = _bounced_email(returned, failure)
+    contact = db.session.scalar(
+        select(Contact).where(func.lower(Contact.email) == failure.recipient)
+    )
+    recorded = _record(
+        returned,
+        kind,
+        failure.recipient,
+        status=failure.status[:16],
+        reason=failure.reason[:2000],
+        contact_id=contact.id if contact else None,
+    )
+    if not recorded:
+        taken.already_read += 1
+        return
+    if message is None or not message.invitation_ids:
+        taken.unmatched += 1
+        taken.notes.append(f"no email of ours matches the bounce for {failure.recipient}")
+        return
+    reason = f"{failure.status} {failure.reason}".strip()
+    if not failure.permanent:
+        soft = db.session.scalar(
+            select(func.count(ReturnedMail.id)).where(
+                ReturnedMail.recipient == failure.recipient,
+                ReturnedMail.kind == ReturnedKind.SOFT_BOUNCE,
+            )
+        )
+        limit = current_app.config["MAILBOX_SOFT_BOUNCE_LIMIT"]
+        taken.soft_counted += 1
+        if soft < limit:
+            return
+        reason = f"{soft} soft bounces; the last: {reason}"
+    invitations = list(
+        db.session.scalars(select(Invitation).where(Invitation.id.in_(message.invitation_ids)))
+    )
+    taken.bounced += mark_bounced(invitations, reason, actor=actor)
+
+
+def take_in(returned: Returned, taken: Taken, *, actor: str) -> None:
+    """Act on one returned message (see the module's docstring)."""
+    if returned.kind == "bounce":
+        for failure in returned.failures:
+            _take_failure(returned, failure, taken, actor)
+        return
+    if returned.kind == "unsubscribe":
+        try:
+            invitation = opt_out_tokens.invitation_to_opt_out(returned.subject)
+        except InvalidLink:
+            invitation = None
+        if invitation is not None:
+            if _record(returned, ReturnedKind.UNSUBSCRIBE, contact_id=invitation.contact_id):
+                opt_out(invitation, everything=False)
+                taken.opted_out += 1
+            else:
+                taken.already_read += 1
+            return
+    if _record(returned, ReturnedKind.OTHER, reason=returned.problem or ""):
+        taken.to_read += 1
+    else:
+        taken.already_read += 1
