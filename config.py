@@ -106,6 +106,17 @@ class Config:
     # Soft bounces (4.x.x: a full mailbox, a server down) an address may collect before it
     # counts as undeliverable; a hard bounce (5.x.x) makes it so at once.
     MAILBOX_SOFT_BOUNCE_LIMIT = _env_int("MAILBOX_SOFT_BOUNCE_LIMIT", 3)
+    # The return mailbox, read over IMAP with TLS by `flask mail poll-mailbox`:
+    # imaps://host[:port]; messages read are moved to the processed folder, or to the
+    # folder for a person to read, never deleted. MAILBOX_CA_FILE trusts a private CA.
+    MAILBOX_URL = os.environ.get("MAILBOX_URL")
+    MAILBOX_USERNAME = os.environ.get("MAILBOX_USERNAME")
+    MAILBOX_PASSWORD = os.environ.get("MAILBOX_PASSWORD")
+    MAILBOX_FOLDER = os.environ.get("MAILBOX_FOLDER", "INBOX")
+    MAILBOX_PROCESSED_FOLDER = os.environ.get("MAILBOX_PROCESSED_FOLDER", "processed")
+    MAILBOX_TO_READ_FOLDER = os.environ.get("MAILBOX_TO_READ_FOLDER", "to read")
+    MAILBOX_CA_FILE = os.environ.get("MAILBOX_CA_FILE")
+    MAILBOX_TIMEOUT = _env_int("MAILBOX_TIMEOUT", 30)
     # The address links in emails are built from; never taken from a request's Host header.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # ProductionConfig turns it on

@@ -8,6 +8,7 @@ writers (WAL, foreign keys, busy timeout, ``BEGIN IMMEDIATE``).
 from __future__ import annotations
 
 import enum
+import fcntl
 import time
 import zlib
 from collections.abc import Iterator
@@ -179,6 +180,43 @@ def take_turns(session: Session, purpose: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(purpose.encode())  # the same number in every process
         session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+@contextmanager
+def alone(engine: Engine, purpose: str) -> Iterator[bool]:
+    """Whether this process may do ``purpose`` now, no other doing it on any server; held
+    until the block ends. Unlike :func:`take_turns` it does not wait, and it spans many
+    transactions: for a long job that commits as it goes (reading a mailbox), where a
+    second runner should simply leave the work to the first.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own. SQLite (one
+    server): an exclusive lock on a file beside the database."""
+    key = zlib.crc32(purpose.encode())
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            got = bool(connection.execute(select(func.pg_try_advisory_lock(key))).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.execute(select(func.pg_advisory_unlock(key)))
+                connection.commit()
+        return
+    database = engine.url.database or ""
+    path = f"{database}.{key}.lock" if database and database != ":memory:" else None
+    if path is None:
+        yield True
+        return
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def commit_and_show(session: Session) -> None:

@@ -18,6 +18,7 @@ from surveyapp.database import batched_writes
 from surveyapp.extensions import db
 from surveyapp.mail.bounces import messages_at
 from surveyapp.mail.cli import mail_cli
+from surveyapp.mail.return_mailbox import MailboxSettings, MailboxUnavailable
 from surveyapp.mail.returns import read_returned
 from surveyapp.tabular import ImportFileError
 
@@ -167,6 +168,27 @@ def ingest_bounces_command(path: Path) -> None:
     for raw in messages_at(path):
         returned_mail.take_in(read_returned(raw), taken, actor=actor)
     db.session.commit()
+    for note in taken.notes:
+        click.echo(f"  {note}")
+    click.echo(taken.summary())
+
+
+@mail_cli.command("poll-mailbox")
+def poll_mailbox_command() -> None:
+    """Read the return mailbox over IMAP (MAILBOX_URL): bounces mark invitations, emailed
+    unsubscribes opt contacts out, anything else is moved to a folder for a person to
+    read. Every message read is moved, never deleted; polling again changes nothing."""
+    try:
+        settings = MailboxSettings.from_config(current_app.config)
+    except MailboxUnavailable as exc:
+        fail(str(exc))
+    if settings is None:
+        fail("MAILBOX_URL is not set: no return mailbox to read.")
+    try:
+        taken = returned_mail.poll(settings, actor=command_actor())
+    except MailboxUnavailable as exc:
+        current_app.logger.warning("return mailbox: %s", exc)
+        fail(f"{exc}; nothing changed, try again later.")
     for note in taken.notes:
         click.echo(f"  {note}")
     click.echo(taken.summary())

@@ -6,7 +6,8 @@ at once; soft bounces (4.x.x) are counted per address and do so when they reach
 one-click link does. Anything else is kept for a person to read. Each message is recorded
 in :class:`ReturnedMail` before anything changes, under its key and recipient, so a message
 read twice (a second poll, two pollers, a file ingested again) changes nothing the second
-time. Functions here flush; the caller commits.
+time. Functions here flush and the caller commits, except :func:`poll`, which commits each
+message before it moves it out of the mailbox.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from surveyapp.campaigns import opt_out_tokens
 from surveyapp.campaigns.models import Contact, Invitation, ReturnedMail
 from surveyapp.campaigns.service import InvalidLink, mark_bounced, opt_out
+from surveyapp.database import alone
 from surveyapp.extensions import db
 from surveyapp.mail.models import OutboxMessage
-from surveyapp.mail.returns import Failure, Returned
+from surveyapp.mail.return_mailbox import MailboxSettings, ReturnMailbox
+from surveyapp.mail.returns import Failure, Returned, read_returned
 from surveyapp.vocabulary import ReturnedKind
+
+POLL_PURPOSE = "poll the return mailbox"
 
 
 @dataclass
@@ -122,12 +127,13 @@ def _take_failure(returned: Returned, failure: Failure, taken: Taken, actor: str
     taken.bounced += mark_bounced(invitations, reason, actor=actor)
 
 
-def take_in(returned: Returned, taken: Taken, *, actor: str) -> None:
-    """Act on one returned message (see the module's docstring)."""
+def take_in(returned: Returned, taken: Taken, *, actor: str) -> bool:
+    """Act on one returned message (see the module's docstring); True when it is for a
+    person to read (neither a bounce nor a valid unsubscribe)."""
     if returned.kind == "bounce":
         for failure in returned.failures:
             _take_failure(returned, failure, taken, actor)
-        return
+        return False
     if returned.kind == "unsubscribe":
         try:
             invitation = opt_out_tokens.invitation_to_opt_out(returned.subject)
@@ -139,8 +145,32 @@ def take_in(returned: Returned, taken: Taken, *, actor: str) -> None:
                 taken.opted_out += 1
             else:
                 taken.already_read += 1
-            return
+            return False
     if _record(returned, ReturnedKind.OTHER, reason=returned.problem or ""):
         taken.to_read += 1
     else:
         taken.already_read += 1
+    return True
+
+
+def poll(settings: MailboxSettings, *, actor: str) -> Taken:
+    """Read every message waiting in the return mailbox, act on each and file it away;
+    while one server polls, another's poll leaves the mailbox to it (two would both move
+    a message, and its copy would land in the processed folder twice).
+
+    Each message is acted on and committed before it is moved: a poll stopped between
+    the two reads it again next time, and its record makes that change nothing. Raises
+    :class:`MailboxUnavailable` when the mailbox cannot be reached or refuses the login;
+    nothing has changed then.
+    """
+    taken = Taken()
+    with alone(db.engine, POLL_PURPOSE) as first:
+        if not first:
+            taken.notes.append("another poller is reading the return mailbox; left to it")
+            return taken
+        with ReturnMailbox(settings) as box:
+            for uid, raw in box.waiting():
+                to_read = take_in(read_returned(raw), taken, actor=actor)
+                db.session.commit()
+                box.file_away(uid, to_read=to_read)
+    return taken
