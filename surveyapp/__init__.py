@@ -20,6 +20,7 @@ from surveyapp import vocabulary as vocabulary_module
 from surveyapp.auth import access
 from surveyapp.database import configure_sqlite, render_migration_item
 from surveyapp.extensions import csrf, db, limiter, migrate
+from surveyapp.i18n import N_, gettext
 from surveyapp.paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 from surveyapp.routing import IdConverter
 from surveyapp.text_input import TextRequest
@@ -256,6 +257,28 @@ def _register_blueprints(app: Flask) -> None:
         return {"Role": Role, "Status": InvitationStatus}
 
 
+# Error pages in the reader's language: a title and what to do, per status code.
+ERROR_TEXTS = {
+    400: (
+        N_("Bad request"),
+        N_("The request could not be understood. Please go back and try again."),
+    ),
+    403: (N_("Forbidden"), N_("You do not have access to this page.")),
+    404: (
+        N_("Page not found"),
+        N_("There is no page at this address. It may have moved, or the link may be mistyped."),
+    ),
+    405: (N_("Not allowed"), N_("This page cannot be used this way.")),
+    410: (N_("No longer available"), N_("This page is no longer available.")),
+    413: (N_("Too large"), N_("What was sent is too large.")),
+    429: (
+        N_("Too many requests"),
+        N_("Too many requests in a short time. Please wait a moment and try again."),
+    ),
+    500: (N_("Something went wrong"), N_("An error occurred on our side. Please try again later.")),
+}
+
+
 def _register_errors(app: Flask) -> None:
     from werkzeug.exceptions import HTTPException
 
@@ -265,4 +288,13 @@ def _register_errors(app: Flask) -> None:
     def _http_error(error: HTTPException) -> Any:
         if is_api_request():
             return problem(error.code or 500, error.description or error.name)
-        return render_template("error.html", error=error), error.code
+        # Werkzeug's own words are English; a description the app gave is already in the
+        # reader's language.
+        title, explanation = ERROR_TEXTS.get(error.code or 500, (error.name, None))
+        own = error.description if error.description != type(error).description else None
+        return render_template(
+            "error.html",
+            error=error,
+            title=gettext(title),
+            explanation=own or (gettext(explanation) if explanation else error.description),
+        ), error.code

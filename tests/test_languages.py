@@ -288,3 +288,33 @@ def test_the_opt_out_page_speaks_the_contacts_language(client, campaign, ctx, ma
     page = client.get(f"/i/{token}/opt-out").get_data(as_text=True)
     assert f'<html lang="{language}"' in page
     speaks(language, page, english=())
+
+
+def test_country_lists_are_in_the_readers_alphabetical_order(client, table1, ctx, mailbox):
+    """Sorted by their English names, an Italian found "Samoa americane" among the As and
+    a French reader "Allemagne" among the Gs."""
+    contact, _ = invite_in("it", campaign_for_order(), 9)
+    token = tokens_in(next(m for m in mailbox.messages if contact.email in m["To"]))[0]
+    form = client.get(f"/i/{token}/form").get_data(as_text=True)
+    options = re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', form)
+    assert options.index("Romania") < options.index("Samoa americane") < options.index("Spagna")
+    client.get("/suggest/?lang=fr")
+    suggest = client.get("/suggest/").get_data(as_text=True)
+    options = re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)</option>', suggest)
+    assert options.index("Algérie") < options.index("Allemagne") < options.index("Andorre")
+    assert options.index("Åland, Îles") < options.index("Albanie")  # Å among the As
+
+
+def campaign_for_order():
+    return campaign_service.create_campaign(
+        "Ordine 2027", campaign_service_deadline(), actor="test"
+    )
+
+
+def test_an_error_page_speaks_each_language(client, language):
+    page = client.get(f"/no-such-page?lang={language}")
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert f'<html lang="{language}"' in text
+    speaks(language, text, english=("Page not found",))
+    assert "The requested URL was not found on the server" not in text

@@ -11,6 +11,7 @@ them, so the respondent's message and the stored value come from the one reading
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -579,21 +580,47 @@ def new_submit_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def _alphabetical(name: str) -> str:
+    """A name's place in an alphabetical list whatever its accents ("Åland" with the As,
+    "Émirats" with the Es)."""
+    plain = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
+@cache
+def countries_in(language: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) of every country in ``language``, in that language's alphabetical
+    order: "Germania" among the Gs for an Italian, not after "Georgia"."""
+    names = country_names(language)
+    pairs = ((code, names.gettext(name)) for code, name in countries().items())
+    return tuple(sorted(pairs, key=lambda pair: _alphabetical(pair[1])))
+
+
 def _country_choices(placeholder: Any, language: str | None = None) -> list[SelectChoice]:
     """Countries by name, led by an empty choice: in ``language``, or in each request's
-    language when none is given (for form classes defined once for every language)."""
+    language when none is given (for form classes defined once for every language, which
+    order them per request with :func:`in_readers_order`)."""
     if language is not None:
-        names = country_names(language)
         return [SelectChoice("", placeholder)] + [
-            SelectChoice(code, names.gettext(name)) for code, name in countries().items()
+            SelectChoice(code, name) for code, name in countries_in(language)
         ]
     return [SelectChoice("", placeholder)] + [
         SelectChoice(code, country_label(code, name)) for code, name in countries().items()
     ]
 
 
+def in_readers_order(field: SelectField) -> None:
+    """Put a country field's choices in the request's language and alphabetical order."""
+    placeholder = field.choices[0].label if field.choices else ""
+    field.choices = _country_choices(placeholder, str(get_locale() or "en"))
+
+
 class NominationForm(FlaskForm):
     """Another facility the respondent knows."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        in_readers_order(self.country)
 
     name = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
     country = CountryField(_l("Country"), [Optional()], choices=_country_choices(_l("Unknown")))
@@ -607,6 +634,10 @@ class NominationForm(FlaskForm):
 
 class SuggestionForm(FlaskForm):
     """The public form: propose a new facility or a correction, without an invitation."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        in_readers_order(self.country)
 
     institution_id = HiddenField()
     institution = StringField(_l("Facility"), [DataRequired(), Length(max=500)])
