@@ -117,6 +117,8 @@ class Config:
     MAILBOX_TO_READ_FOLDER = os.environ.get("MAILBOX_TO_READ_FOLDER", "to read")
     MAILBOX_CA_FILE = os.environ.get("MAILBOX_CA_FILE")
     MAILBOX_TIMEOUT = _env_int("MAILBOX_TIMEOUT", 30)
+    # When set, `flask mail worker` also reads the return mailbox this often (seconds).
+    MAILBOX_POLL_SECONDS = _env_int("MAILBOX_POLL_SECONDS", 0)
     # The address links in emails are built from; never taken from a request's Host header.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
     HSTS_SECONDS = 0  # ProductionConfig turns it on

@@ -156,13 +156,13 @@ def _register_blueprints(app: Flask) -> None:
     from surveyapp.auth import views as auth_views
     from surveyapp.auth.audit_views import blueprint as audit_log
     from surveyapp.auth.cli import users_cli
-    from surveyapp.campaigns import emails
+    from surveyapp.campaigns import emails, returned_mail
     from surveyapp.campaigns import views as campaign_views
     from surveyapp.campaigns.cli import campaigns_cli, contacts_cli
     from surveyapp.dashboard import public_views as statistics_views
     from surveyapp.dashboard import views as dashboard_views
     from surveyapp.definitions.cli import questionnaire_cli
-    from surveyapp.mail.cli import mail_cli
+    from surveyapp.mail.cli import BETWEEN_SENDS, mail_cli
     from surveyapp.network import planner_views, readiness_views
     from surveyapp.network.cli import network_cli
     from surveyapp.people.cli import people_cli
@@ -230,6 +230,11 @@ def _register_blueprints(app: Flask) -> None:
     emails.register_deliveries()
     questionnaire_emails.register_deliveries()
     review_emails.register_deliveries()
+    if app.config.get("MAILBOX_POLL_SECONDS"):
+        # The mail worker reads the return mailbox between sends.
+        app.extensions[BETWEEN_SENDS] = [
+            returned_mail.ScheduledPoll(float(app.config["MAILBOX_POLL_SECONDS"]))
+        ]
 
     @app.get("/robots.txt")
     def robots() -> Any:

@@ -12,12 +12,13 @@ message before it moves it out of the mailbox.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from surveyapp.campaigns import opt_out_tokens
 from surveyapp.campaigns.models import Contact, Invitation, ReturnedMail
@@ -25,7 +26,7 @@ from surveyapp.campaigns.service import InvalidLink, mark_bounced, opt_out
 from surveyapp.database import alone
 from surveyapp.extensions import db
 from surveyapp.mail.models import OutboxMessage
-from surveyapp.mail.return_mailbox import MailboxSettings, ReturnMailbox
+from surveyapp.mail.return_mailbox import MailboxSettings, MailboxUnavailable, ReturnMailbox
 from surveyapp.mail.returns import Failure, Returned, read_returned
 from surveyapp.vocabulary import ReturnedKind
 
@@ -174,3 +175,69 @@ def poll(settings: MailboxSettings, *, actor: str) -> Taken:
                 db.session.commit()
                 box.file_away(uid, to_read=to_read)
     return taken
+
+
+def returned_for(contact_id: int) -> list[ReturnedMail]:
+    """Every bounce and emailed unsubscribe recorded for a contact, newest first (for an
+    invitation's page: soft bounces show there before they add up to undeliverable)."""
+    return list(
+        db.session.scalars(
+            select(ReturnedMail)
+            .where(ReturnedMail.contact_id == contact_id)
+            .order_by(ReturnedMail.read_at.desc(), ReturnedMail.id.desc())
+        )
+    )
+
+
+def waiting_to_read() -> int:
+    """How many returned messages were neither a bounce nor an unsubscribe: they wait in
+    the mailbox's folder for a person to read."""
+    return int(
+        db.session.scalar(
+            select(func.count(ReturnedMail.id)).where(ReturnedMail.kind == ReturnedKind.OTHER)
+        )
+        or 0
+    )
+
+
+# The longest the mail worker waits before trying an unreachable mailbox again, in seconds.
+MAX_MAILBOX_BACKOFF = 3600
+
+
+@dataclass
+class ScheduledPoll:
+    """The mail worker's poll of the return mailbox every ``every`` seconds
+    (``MAILBOX_POLL_SECONDS``): a mailbox that cannot be reached, a refused login or a
+    database error is logged and tried again after a pause that doubles up to an hour,
+    and never stops the worker sending."""
+
+    every: float
+    next_at: float = 0.0
+    failures: int = 0
+
+    def __str__(self) -> str:
+        return "reading the return mailbox"
+
+    def __call__(self) -> str | None:
+        now = time.monotonic()
+        if now < self.next_at:
+            return None
+        try:
+            settings = MailboxSettings.from_config(current_app.config)
+            if settings is None:
+                self.next_at = now + self.every
+                return None
+            taken = poll(settings, actor="mail worker")
+        except (MailboxUnavailable, SQLAlchemyError) as exc:
+            db.session.rollback()
+            self.failures += 1
+            pause = min(max(self.every, 1.0) * 2 ** (self.failures - 1), MAX_MAILBOX_BACKOFF)
+            self.next_at = now + pause
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            current_app.logger.warning("return mailbox: %s", reason)
+            return f"return mailbox: {reason}; trying again in {pause:g} s"
+        self.failures = 0
+        self.next_at = now + self.every
+        if taken.summary() == Taken().summary():
+            return None
+        return f"return mailbox: {taken.summary()}"

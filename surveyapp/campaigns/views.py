@@ -32,6 +32,7 @@ from surveyapp.campaigns import (
     campaign_texts,
     emails,
     nominations,
+    returned_mail,
     service,
 )
 from surveyapp.campaigns.contact_import import (
@@ -574,6 +575,7 @@ def invitation_detail(campaign_id: int, invitation_id: int) -> str:
         invitation=invitation,
         confirm=ConfirmForm(),
         is_open=service.is_open(invitation),
+        returned=returned_mail.returned_for(invitation.contact_id),
     )
 
 

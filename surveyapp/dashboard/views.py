@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from surveyapp.auth.access import STAFF, restrict
-from surveyapp.campaigns import nominations
+from surveyapp.campaigns import nominations, returned_mail
 from surveyapp.campaigns.models import Campaign
 from surveyapp.dashboard import charts, service
 from surveyapp.dashboard.public_views import map_context
@@ -103,6 +103,7 @@ def campaign(campaign_id: int) -> str:
         ),
         non_responders=service.non_responder_count(found),
         undeliverable=service.undeliverable(found),
+        waiting_to_read=returned_mail.waiting_to_read(),
     )
 
 

@@ -63,6 +63,7 @@ def worker_command(once: bool) -> None:
             time.sleep(pause)
             continue
         failures = 0
+        _between_sends()
         if report.sent or report.retrying or report.failed or report.cancelled:
             click.echo(report.summary())
         elif once:
@@ -71,6 +72,25 @@ def worker_command(once: bool) -> None:
             time.sleep(poll)
         db.session.remove()
     click.echo("mail worker stopped")
+
+
+# Where other parts of the application put work for the worker to do between sends
+# (reading the return mailbox): callables returning a line to print, or None. They keep
+# their own schedule and never raise; the worker never stops sending for them.
+BETWEEN_SENDS = "surveyapp.mail.between_sends"
+
+
+def _between_sends() -> None:
+    for job in current_app.extensions.get(BETWEEN_SENDS, []):
+        try:
+            said = job()
+        except Exception as exc:
+            with suppress(SQLAlchemyError):
+                db.session.rollback()
+            current_app.logger.exception("mail worker: %s failed", job)
+            said = f"{job} failed: {exc}"
+        if said:
+            click.echo(said)
 
 
 def _recover(error: SQLAlchemyError, pause: float) -> None:

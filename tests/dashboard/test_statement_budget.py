@@ -23,9 +23,10 @@ from surveyapp.vocabulary import InvitationStatus, Role
 
 # A campaign's page: the coordinator and roles; the campaign; the funnel by country and
 # language in one grouped query; responses per day; the non-responders' count; the
-# undeliverable invitations with, loaded together, their contacts and institutions; the new
-# nominations' count (the menu); the savepoint and its rollback.
-CAMPAIGN_PAGE_BUDGET = 12
+# undeliverable invitations with, loaded together, their contacts and institutions; the
+# returned messages waiting to be read; the new nominations' count (the menu); the
+# savepoint and its rollback.
+CAMPAIGN_PAGE_BUDGET = 13
 # The table across campaigns: the coordinator and roles; every campaign's funnel in one
 # grouped query; the campaigns; the new nominations' count, for the page and for the menu;
 # the savepoint and its rollback.

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from surveyapp.campaigns import returned_mail
 from surveyapp.campaigns.models import ReturnedMail
 from surveyapp.extensions import db
+from surveyapp.mail.cli import BETWEEN_SENDS
 from surveyapp.mail.return_mailbox import MailboxSettings
 from surveyapp.vocabulary import InvitationStatus
 from tests.campaigns.test_invitations import invite_and_send
@@ -25,6 +26,7 @@ from tests.campaigns.test_opt_out_tokens import mailto_subject
 from tests.mail.imap_server import DOVECOT, running_dovecot
 from tests.mail.test_bounces import dsn
 from tests.mail.test_returned import status_of
+from tests.mail.test_worker import queued
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(DOVECOT),
@@ -155,3 +157,75 @@ def test_without_a_mailbox_the_command_says_so(app, runner, monkeypatch):
     monkeypatch.setitem(app.config, "MAILBOX_URL", None)
     result = runner.invoke(args=["mail", "poll-mailbox"])
     assert result.exit_code == 1 and "MAILBOX_URL is not set" in result.output
+
+
+@pytest.fixture
+def worker_reads_the_mailbox(app, return_mailbox, monkeypatch):
+    """The mail worker set to read the return mailbox between sends."""
+    monkeypatch.setitem(app.extensions, BETWEEN_SENDS, [returned_mail.ScheduledPoll(60)])
+    return return_mailbox
+
+
+def test_the_mail_worker_reads_the_mailbox_between_sends(
+    worker_reads_the_mailbox, invited, runner, ctx
+):
+    worker_reads_the_mailbox.deliver(
+        dsn("gone@example.org", invited["gone@example.org"]["Message-ID"])
+    )
+    result = runner.invoke(args=["mail", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "return mailbox: 1 invitations marked bounced" in result.output
+    assert status_of("gone@example.org") == InvitationStatus.BOUNCED
+
+
+def test_an_unreachable_mailbox_never_stops_the_worker_sending(
+    app, worker_reads_the_mailbox, campaign, make_contact, mailbox, runner, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAILBOX_URL", "imaps://127.0.0.1:9")
+    queued(campaign, make_contact, 2)
+    result = runner.invoke(args=["mail", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "2 sent, 0 to retry, 0 failed" in result.output
+    assert "return mailbox: cannot reach the return mailbox at 127.0.0.1:9" in result.output
+    assert "trying again in 60 s" in result.output
+    assert len(mailbox.messages) == 2
+
+
+def test_the_worker_waits_longer_after_each_failed_poll(
+    app, worker_reads_the_mailbox, monkeypatch, ctx
+):
+    monkeypatch.setitem(app.config, "MAILBOX_PASSWORD", "wrong")
+    scheduled = returned_mail.ScheduledPoll(60)
+    pauses = []
+    for _ in range(3):
+        scheduled.next_at = 0  # due now
+        said = scheduled()
+        pauses.append(said.rsplit("trying again in ", 1)[1])
+    assert pauses == ["60 s", "120 s", "240 s"]
+
+
+def test_coordinators_see_each_bounce_and_how_many_messages_wait_to_be_read(
+    app, client, auth, make_user, return_mailbox, invited, runner, ctx
+):
+    from surveyapp.campaigns.models import Invitation
+    from surveyapp.vocabulary import Role
+
+    gone = invited["gone@example.org"]
+    return_mailbox.deliver(
+        dsn("gone@example.org", gone["Message-ID"], "4.2.2"),
+        reply("Question about the questionnaire", "Who answers for our second site?"),
+    )
+    poll(runner)
+    make_user("coordinator@example.org", Role.COORDINATOR)
+    auth.login("coordinator@example.org")
+    invitation = db.session.scalars(
+        select(Invitation).where(Invitation.contact.has(email="gone@example.org"))
+    ).one()
+    campaign_id = invitation.campaign_id
+    page = client.get(f"/campaigns/{campaign_id}/invitations/{invitation.id}").get_data(
+        as_text=True
+    )
+    assert "Returned mail" in page and "Soft bounce" in page and "4.2.2" in page
+    assert "Recipient address rejected" in page  # the server's reason
+    dashboard = client.get(f"/staff/response-rates/{campaign_id}").get_data(as_text=True)
+    assert "1 returned message was neither a bounce nor an unsubscribe" in dashboard
