@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -21,9 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from surveyapp.campaigns import opt_out_tokens
-from surveyapp.campaigns.models import Contact, Invitation, ReturnedMail
+from surveyapp.campaigns.models import Campaign, Contact, Invitation, ReturnedMail
 from surveyapp.campaigns.service import InvalidLink, mark_bounced, opt_out
-from surveyapp.database import alone
+from surveyapp.database import alone, utcnow
 from surveyapp.extensions import db
 from surveyapp.mail.models import OutboxMessage
 from surveyapp.mail.return_mailbox import MailboxSettings, MailboxUnavailable, ReturnMailbox
@@ -31,6 +32,8 @@ from surveyapp.mail.returns import Failure, Returned, read_returned
 from surveyapp.vocabulary import ReturnedKind
 
 POLL_PURPOSE = "poll the return mailbox"
+# Bounces may arrive days after a campaign's last email (servers retry for up to five).
+LATE_BOUNCE_DAYS = 7
 
 
 @dataclass
@@ -73,17 +76,26 @@ def _record(returned: Returned, kind: ReturnedKind, recipient: str = "", **detai
 
 def _bounced_email(returned: Returned, failure: Failure) -> OutboxMessage | None:
     """The email of ours a failure is about: by the original's Message-ID, else the last
-    one sent to that address."""
+    campaign email sent to that address before the bounce, within its campaign's
+    sending window (from its opening to a few days after it closed)."""
     if returned.original_message_id:
         found = db.session.scalar(
             select(OutboxMessage).where(OutboxMessage.message_id == returned.original_message_id)
         )
         if found is not None:
             return found
+    bounced = returned.sent_at or utcnow()
+    day = bounced.date()
     return db.session.scalar(
         select(OutboxMessage)
-        .where(func.lower(OutboxMessage.to_address) == failure.recipient)
-        .order_by(OutboxMessage.id.desc())
+        .join(Campaign, Campaign.id == OutboxMessage.campaign_id)
+        .where(
+            func.lower(OutboxMessage.to_address) == failure.recipient,
+            OutboxMessage.sent_at <= bounced,
+            Campaign.opens_on <= day,
+            Campaign.closes_on >= day - timedelta(days=LATE_BOUNCE_DAYS),
+        )
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(1)
     )
 

@@ -20,8 +20,10 @@ import email
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.message import Message
+from email.utils import parsedate_to_datetime
 
 from flufl.bounce import all_failures
 
@@ -51,7 +53,8 @@ class Returned:
 
     ``key`` names the message for good (its Message-ID, else a hash of its bytes), so
     that reading it twice changes nothing the second time. ``kind`` is "bounce",
-    "unsubscribe" or "other"; ``problem`` says why a message could not be read.
+    "unsubscribe" or "other"; ``problem`` says why a message could not be read;
+    ``sent_at`` is its Date header, when it has a readable one.
     """
 
     key: str
@@ -60,6 +63,7 @@ class Returned:
     original_message_id: str | None = None
     subject: str = ""
     problem: str | None = None
+    sent_at: datetime | None = None
 
 
 def _key(message: Message | None, raw: bytes) -> str:
@@ -135,6 +139,15 @@ def _failures(message: Message, text: str) -> list[Failure]:
     return list(found.values())
 
 
+def _date(message: Message) -> datetime | None:
+    """A message's Date header as an aware time, or None when it has none readable."""
+    try:
+        found = parsedate_to_datetime(str(message.get("Date") or ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
 def unsubscribe_subject(subject: str) -> str | None:
     """The subject of an emailed unsubscribe ("unsubscribe <token>", perhaps after "Re:"),
     without what mail clients add in front; None for any other subject."""
@@ -163,6 +176,7 @@ def read_returned(raw: bytes) -> Returned:
             tuple(failures),
             original_message_id=_original_id(message, text),
             subject=subject,
+            sent_at=_date(message),
         )
     unsubscribe = unsubscribe_subject(subject)
     if unsubscribe is not None:

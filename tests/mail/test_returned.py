@@ -4,7 +4,9 @@ same reader the mailbox poll uses; reading a message twice changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,19 @@ def test_an_emailed_unsubscribe_opts_out_and_a_link_token_does_not(
     assert "1 unsubscribes, 1 messages to read" in output
     assert status_of("svane@example.org") == InvitationStatus.OPTED_OUT
     assert "0 unsubscribes, 0 messages to read" in ingest(runner, tmp_path)
+
+
+@pytest.mark.parametrize(("days_after_closing", "matched"), [(3, True), (30, False)])
+def test_a_bounce_without_the_original_is_matched_within_the_campaigns_sending_window(
+    campaign, make_contact, mailbox, runner, tmp_path, days_after_closing, matched
+):
+    sent(campaign, make_contact, "gone@example.org")
+    bounced = campaign.closes_on + timedelta(days=days_after_closing)
+    dated = f"Date: {format_datetime(datetime.combine(bounced, time(9), UTC))}\r\n".encode()
+    (tmp_path / "b.eml").write_bytes(dated + dsn("gone@example.org", "<not-ours@elsewhere>"))
+    output = ingest(runner, tmp_path)
+    if matched:
+        assert "1 invitations marked bounced" in output
+    else:
+        assert "1 bounces matched nothing" in output
+        assert status_of("gone@example.org") == InvitationStatus.SENT
