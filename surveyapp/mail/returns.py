@@ -125,7 +125,12 @@ def _failures(message: Message, text: str) -> list[Failure]:
         )
         for b in bounces_in(message)
     }
-    temporary, permanent = all_failures(message)
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:
+        # A detector failing on a plain message (one without a From header breaks
+        # flufl.bounce's Yale detector) means no vendor-format bounce, not an unreadable one.
+        temporary, permanent = frozenset(), frozenset()
     for address, is_permanent in [(a, False) for a in temporary] + [(a, True) for a in permanent]:
         recipient = address.decode("utf-8", "replace").strip().strip("<>").lower()
         if not recipient or "@" not in recipient or recipient in found:

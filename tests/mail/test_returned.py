@@ -59,6 +59,10 @@ def test_an_unsubscribe_reply_and_anything_else_are_told_apart():
     other["Subject"] = "Question about the questionnaire"
     other.set_content("Who should answer for our second site?")
     assert read_returned(other.as_bytes()).kind == "other"
+    headless = EmailMessage()  # no From: mail clients' unsubscribes may lack one
+    headless["Subject"] = "unsubscribe abc.def"
+    headless.set_content("")
+    assert read_returned(headless.as_bytes()).kind == "unsubscribe"
     broken = read_returned(b"\xff\xfe\x00 not a message")
     assert broken.kind == "other" and broken.key.startswith("sha256:")
 
