@@ -102,7 +102,6 @@ def _bounced_email(returned: Returned, failure: Failure) -> OutboxMessage | None
 
 def _take_failure(returned: Returned, failure: Failure, taken: Taken, actor: str) -> None:
     kind = ReturnedKind.HARD_BOUNCE if failure.permanent else ReturnedKind.SOFT_BOUNCE
-    message = _bounced_email(returned, failure)
     contact = db.session.scalar(
         select(Contact).where(func.lower(Contact.email) == failure.recipient)
     )
@@ -117,6 +116,7 @@ def _take_failure(returned: Returned, failure: Failure, taken: Taken, actor: str
     if not recorded:
         taken.already_read += 1
         return
+    message = _bounced_email(returned, failure)
     if message is None or not message.invitation_ids:
         taken.unmatched += 1
         taken.notes.append(f"no email of ours matches the bounce for {failure.recipient}")

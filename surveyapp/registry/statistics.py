@@ -29,6 +29,7 @@ from sqlalchemy import case, exists, func, select
 from surveyapp.definitions import FieldDefinition
 from surveyapp.definitions.vocabularies import choices
 from surveyapp.extensions import db
+from surveyapp.registry import cities
 from surveyapp.registry.answer_scan import LevelAnswers, level_answers
 from surveyapp.registry.cities import GMP_SITES
 from surveyapp.registry.generic import FILTER_TYPES, answer_column, generic_fields
@@ -147,8 +148,8 @@ def registry_statistics() -> dict[str, Any]:
 
 
 # The table1-v2 fields the capacity figures read, and the type each must have.
-PRODUCTS = ("authorised_atmps", "multi_choice")
-GMP = ("gmp_manufacturing", "choice")
+PRODUCTS = (cities.PRODUCTS, "multi_choice")
+GMP = (cities.GMP, "choice")
 TRIAL_UNIT = ("clinical_trial_unit", "yes_no_unknown")
 
 
@@ -238,10 +239,6 @@ def _multi_choice_codes(fields: list[FieldDefinition]) -> dict[str, list[str]]:
         for f in fields
         if f.type == "multi_choice"
     }
-
-
-def _answers_of(level: str, fields: list[FieldDefinition]) -> LevelAnswers:
-    return level_answers(level, fields, _multi_choice_codes(fields))
 
 
 def _code_counts(field: FieldDefinition, found: LevelAnswers) -> dict[str, int]:
@@ -343,7 +340,8 @@ def answer_statistics(
 
 def answers_by_level(fields: tuple[FieldDefinition, ...]) -> dict[str, LevelAnswers]:
     """One pass over each level's answers to ``fields``."""
-    return {
-        level: _answers_of(level, [f for f in fields if f.level == level])
-        for level in ("entry", "institution")
-    }
+    found = {}
+    for level in ("entry", "institution"):
+        at_level = [f for f in fields if f.level == level]
+        found[level] = level_answers(level, at_level, _multi_choice_codes(at_level))
+    return found
